@@ -1,0 +1,78 @@
+"""All configuration in one typed object.
+
+Values come from ``ESSAY_ASSISTANT_*`` environment variables; the CLI
+overrides them with flags. Nothing else in the package reads the
+environment for settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "essay-assistant"
+LOCAL_MODEL = "local"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ESSAY_ASSISTANT_", extra="ignore", validate_assignment=True)
+
+    # Where things live.
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)),
+        description="Per-user data directory: the embedded Chroma store and feedback.",
+    )
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_cache_dir(APP_NAME)),
+        description="Per-user cache directory: the assembled local model file.",
+    )
+
+    # Vector store.
+    chroma_path: Path | None = Field(None, description="Embedded Chroma directory (default: DATA_DIR/chroma).")
+    chroma_host: str | None = Field(None, description="Chroma server host; set it to use a server instead of the embedded store.")
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    collection: str = Field("essays", min_length=3, max_length=63, description="Chroma collection name.")
+
+    # Models.
+    model: str = Field(
+        LOCAL_MODEL,
+        description="'local' (bundled Qwen2.5-Coder-1.5B), a path to a .gguf file, or a LangChain 'provider:model'.",
+    )
+    base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server for provider models.")
+    embedding: str = Field("minilm", description="Embedding model: 'minilm' (bundled all-MiniLM-L6-v2 int8).")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_answer_tokens: int = Field(320, ge=16, le=4096, description="Upper bound on an answer's length in tokens.")
+    n_ctx: int = Field(4096, ge=512, description="Context window of the local model, in tokens.")
+    n_threads: int | None = Field(None, ge=1, description="CPU threads for the local model (default: all cores).")
+
+    # Chunking and retrieval.
+    chunk_size: int = Field(800, ge=100, le=8000, description="Target chunk length in characters.")
+    chunk_overlap: int = Field(150, ge=0, description="Overlap between neighbouring chunks in characters.")
+    k: int = Field(4, ge=1, le=50, description="Passages to put in the prompt when the corpus exceeds the context budget.")
+    context_budget: int = Field(
+        2000,
+        ge=0,
+        description="Token budget for the passages; a corpus that fits is given whole, so its prompt prefix is cached.",
+    )
+    history_turns: int = Field(6, ge=0, le=50, description="Most recent chat messages kept for follow-ups.")
+    max_question_chars: int = Field(2000, ge=10, description="Longest question accepted, in characters.")
+
+    @field_validator("model", "embedding")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "Settings":
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})")
+        return self
+
+    @property
+    def resolved_chroma_path(self) -> Path:
+        return self.chroma_path or self.data_dir / "chroma"
