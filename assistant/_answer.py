@@ -1,0 +1,56 @@
+"""What an answer is: its text and the passages it cites."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from ._citations import cited_numbers
+from ._retrieval import Passage
+
+
+@dataclass(frozen=True)
+class Source:
+    """One numbered passage; ``start``/``end`` index the cleaned text of document ``doc_id``."""
+
+    citation: int
+    text: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    sources: list[Source]
+    question: str
+    standalone_question: str
+    passages: list[Source] = field(default_factory=list)  # everything the model was shown, numbered
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def number_passages(context: list[Passage]) -> list[Source]:
+    return [
+        Source(
+            citation=n,
+            text=p.chunk.text,
+            doc_id=p.chunk.doc_id,
+            title=str(p.chunk.metadata.get("title", "")),
+            start=p.chunk.start,
+            end=p.chunk.end,
+            score=round(p.score, 6),
+        )
+        for n, p in enumerate(context, start=1)
+    ]
+
+
+def make_answer(text: str, *, question: str, standalone: str, context: list[Passage]) -> Answer:
+    """Keep only citations that name a passage the model was actually shown."""
+    passages = number_passages(context)
+    by_number = {s.citation: s for s in passages}
+    sources = [by_number[n] for n in cited_numbers(text) if n in by_number]
+    return Answer(text=text.strip(), sources=sources, question=question, standalone_question=standalone, passages=passages)

@@ -1,0 +1,128 @@
+"""The ``Assistant``: one object that owns the store, the retriever and the chain."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import Runnable
+
+from ._answer import Answer, make_answer
+from ._chain import build_chain
+from ._embeddings import make_embeddings
+from ._indexing import IndexReport, index_paths
+from ._inputs import clean_question, normalise_history
+from ._llm import make_chat_model
+from ._prompts import Prompts
+from ._retrieval import HybridRetriever
+from ._settings import Settings
+from ._store import ChunkStore, make_client
+
+log = logging.getLogger(__name__)
+
+
+class Assistant:
+    """Answers questions about the indexed essays, citing passages.
+
+    ``llm`` and ``embeddings`` override the configured models (tests pass
+    fakes). The chat model is created on first use, so indexing never
+    loads it.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        llm: BaseChatModel | None = None,
+        embeddings: Embeddings | None = None,
+        prompts: Prompts | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        embeddings = embeddings or make_embeddings(self.settings.embedding)
+        embedding_name = getattr(embeddings, "name", None) or type(embeddings).__name__
+        self._store = ChunkStore(make_client(self.settings), self.settings.collection, embeddings, embedding_name)
+        self._retriever = HybridRetriever(self._store)
+        self._llm = llm
+        self._prompts = prompts or Prompts.load()
+        self._chain: Runnable | None = None
+
+    # Index -------------------------------------------------------------
+
+    def index(self, paths: list[Path] | None = None, *, rebuild: bool = False, progress: bool = True) -> IndexReport:
+        """Index ``paths`` (files or folders), or the bundled essay when none are given."""
+        return index_paths(self._store, self.settings, paths, rebuild=rebuild, progress=progress)
+
+    def ensure_index(self) -> None:
+        """Build the default index on first use, so a new user can ask right away."""
+        if self._store.count() == 0:
+            log.info("the index is empty; indexing the bundled essay")
+            self.index(progress=False)
+
+    @property
+    def chunk_count(self) -> int:
+        return self._store.count()
+
+    # Ask ---------------------------------------------------------------
+
+    @property
+    def chain(self) -> Runnable:
+        """The LangChain runnable behind ``ask`` and ``stream``."""
+        if self._chain is None:
+            self.ensure_index()
+            self._llm = self._llm or make_chat_model(self.settings)
+            self._chain = build_chain(self._llm, self._retriever, self._prompts, self.settings)
+        return self._chain
+
+    def _inputs(self, question: object, history: object) -> dict:
+        return {
+            "question": clean_question(question, self.settings.max_question_chars),
+            "history": normalise_history(history, self.settings.history_turns),
+        }
+
+    def ask(self, question: str, history: list[dict] | None = None) -> Answer:
+        *_, answer = self.stream(question, history)
+        return answer
+
+    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
+        """Yield the answer's text as it is generated, then the finished ``Answer``."""
+        inputs = self._inputs(question, history)
+        state: dict = {}
+        for part in self.chain.stream(inputs):
+            yield from self._absorb(state, part)
+        yield self._finish(inputs, state)
+
+    async def aask(self, question: str, history: list[dict] | None = None) -> Answer:
+        answer = None
+        async for event in self.astream(question, history):
+            answer = event
+        return answer
+
+    async def astream(self, question: str, history: list[dict] | None = None) -> AsyncIterator[str | Answer]:
+        inputs = self._inputs(question, history)
+        state: dict = {}
+        async for part in self.chain.astream(inputs):
+            for delta in self._absorb(state, part):
+                yield delta
+        yield self._finish(inputs, state)
+
+    @staticmethod
+    def _absorb(state: dict, part: dict) -> Iterator[str]:
+        for key, value in part.items():
+            if key == "answer":
+                state["answer"] = state.get("answer", "") + value
+                if value:
+                    yield value
+            elif key in ("standalone", "context"):
+                state[key] = value
+
+    @staticmethod
+    def _finish(inputs: dict, state: dict) -> Answer:
+        return make_answer(
+            state.get("answer", ""),
+            question=inputs["question"],
+            standalone=state.get("standalone") or inputs["question"],
+            context=state.get("context", []),
+        )

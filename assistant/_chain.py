@@ -1,0 +1,92 @@
+"""The LCEL chain: condense a follow-up, retrieve, answer with citations.
+
+Input: ``{"question": str, "history": list[BaseMessage]}``.
+Output (streamed as partial dicts): ``standalone``, ``context`` (the
+numbered passages, a list of ``Passage``) and ``answer`` token by token.
+
+When the whole corpus fits the context budget, every chunk goes into the
+prompt in document order. The long part of the prompt is then identical
+for every question, so llama.cpp reuses its KV cache and only reads the
+question. Larger corpora get the top k passages from hybrid search.
+"""
+
+from __future__ import annotations
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
+
+from ._prompts import Prompts
+from ._retrieval import HybridRetriever, Passage
+from ._settings import Settings
+
+CHARS_PER_TOKEN = 4  # a conservative average for English prose with these tokenizers
+
+
+def select_context(retriever: HybridRetriever, query: str, settings: Settings) -> list[Passage]:
+    chunks = retriever.chunks
+    if sum(len(c.text) for c in chunks) <= settings.context_budget * CHARS_PER_TOKEN:
+        ranked = {p.chunk.id: p for p in retriever.search(query, len(chunks))}
+        return [ranked.get(c.id) or Passage(c, 0.0) for c in chunks]
+    return retriever.search(query, settings.k)
+
+
+def format_passages(context: list[Passage]) -> str:
+    several = len({p.chunk.doc_id for p in context}) > 1
+    lines = []
+    for n, p in enumerate(context, start=1):
+        label = f"({p.chunk.metadata.get('title', p.chunk.doc_id)}) " if several else ""
+        lines.append(f"[{n}] {label}{p.chunk.text}")
+    return "\n\n".join(lines)
+
+
+def describe_documents(context: list[Passage]) -> str:
+    seen: dict[str, str] = {}
+    for p in context:
+        m = p.chunk.metadata
+        byline = ", ".join(x for x in (m.get("author_role"), m.get("publisher")) if x)
+        author = f" by {m['author']}" + (f" ({byline})" if byline else "") if m.get("author") else ""
+        seen.setdefault(p.chunk.doc_id, f"\"{m.get('title', p.chunk.doc_id)}\"{author}")
+    return "; ".join(seen.values())
+
+
+def format_conversation(history: list[BaseMessage]) -> str:
+    names = {"human": "User", "ai": "Assistant"}
+    return "\n".join(f"{names.get(m.type, m.type)}: {m.text}" for m in history)
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0].strip('"') if lines else ""
+
+
+def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts, settings: Settings) -> Runnable:
+    condense = (
+        RunnablePassthrough.assign(conversation=lambda x: format_conversation(x["history"]))
+        | prompts.condense
+        | llm
+        | StrOutputParser()
+        | RunnableLambda(_first_line)
+    )
+    standalone = RunnableBranch(
+        (lambda x: bool(x["history"]), condense),
+        lambda x: x["question"],
+    )
+
+    def answer_inputs(x: dict) -> dict:
+        return {
+            "documents": describe_documents(x["context"]),
+            "passages": format_passages(x["context"]),
+            "history": x["history"],
+            "question": x["question"],
+        }
+
+    answer = RunnableLambda(answer_inputs) | prompts.answer | llm | StrOutputParser()
+    return (
+        RunnablePassthrough.assign(standalone=standalone)
+        .assign(standalone=lambda x: x["standalone"] or x["question"])  # an empty rewrite falls back
+        .assign(context=lambda x: select_context(retriever, x["standalone"], settings))
+        .assign(answer=answer)
+        .with_config(run_name="essay_assistant")
+    )

@@ -1,0 +1,88 @@
+"""A LangChain chat model around an in-process llama.cpp model.
+
+The community ``ChatLlamaCpp`` lives in ``langchain-community``, which is
+being sunset; this adapter is the small part we need: streaming chat
+completions through the GGUF file's own chat template. One ``Llama`` is
+shared per process and model file, because each holds the weights and a
+KV cache, and llama.cpp reuses that cache for a repeated prompt prefix.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import Field
+
+_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+_instances: dict[tuple, tuple[Any, threading.Lock]] = {}
+_instances_lock = threading.Lock()
+
+
+def _shared_llama(model_path: str, n_ctx: int, n_threads: int | None) -> tuple[Any, threading.Lock]:
+    key = (model_path, n_ctx, n_threads)
+    with _instances_lock:
+        if key not in _instances:
+            from llama_cpp import Llama
+
+            llama = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_batch=512, verbose=False)
+            _instances[key] = (llama, threading.Lock())
+        return _instances[key]
+
+
+class LlamaCppChatModel(BaseChatModel):
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    temperature: float = 0.0
+    max_tokens: int = 320
+    stop: list[str] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": self.model_path, "temperature": self.temperature, "max_tokens": self.max_tokens}
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        llama, lock = _shared_llama(self.model_path, self.n_ctx, self.n_threads)
+        payload = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        # The lock makes concurrent callers take turns: one llama.cpp context is not thread-safe.
+        # Closing this generator early (a stop button) releases it and ends the generation.
+        with lock:
+            for event in llama.create_chat_completion(
+                messages=payload,
+                stream=True,
+                temperature=kwargs.get("temperature", self.temperature),
+                max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                stop=(stop or []) + self.stop or None,
+            ):
+                delta = event["choices"][0]["delta"].get("content")
+                if delta:
+                    chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                    if run_manager:
+                        run_manager.on_llm_new_token(delta, chunk=chunk)
+                    yield chunk
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(c.message.text for c in self._stream(messages, stop, run_manager, **kwargs))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])

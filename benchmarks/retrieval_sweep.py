@@ -1,0 +1,121 @@
+"""Measure retrieval on the eval questions across embeddings, chunkings and modes.
+
+    python benchmarks/retrieval_sweep.py [--k 4] [--out benchmarks/results/retrieval_sweep.md]
+
+A passage "hits" a supporting quote when it covers at least half of the
+quote's span in the cleaned essay. Reported per configuration: hit@k (any
+quote hit), recall@k (share of quotes hit), MRR of the first hit, and the
+mean characters the top k put in the prompt (bigger chunks buy recall with
+prompt length).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from assistant._chunking import split_document
+from assistant._dataset import load_dataset
+from assistant._documents import default_essay_path, load_document
+from assistant._embeddings import make_embeddings
+from assistant._retrieval import HybridRetriever
+from assistant._settings import Settings
+from assistant._store import ChunkStore, make_client
+
+
+def quote_spans(text: str, quotes: list[str]) -> list[tuple[int, int]]:
+    spans = []
+    for q in quotes:
+        at = text.find(q)
+        if at < 0:
+            raise ValueError(f"quote not in essay: {q[:50]!r}")
+        spans.append((at, at + len(q)))
+    return spans
+
+
+def covers(start: int, end: int, span: tuple[int, int]) -> bool:
+    overlap = min(end, span[1]) - max(start, span[0])
+    return overlap >= (span[1] - span[0]) / 2
+
+
+def query_text(item) -> str:
+    # Retrieval sees what the condensed question would carry: the last user turn plus the follow-up.
+    prior = [m["content"] for m in item.history if m["role"] == "user"][-1:]
+    return " ".join(prior + [item.question])
+
+
+def evaluate(retrieve, doc_text, items, k):
+    hits, recalls, rrs, chars, secs = [], [], [], [], []
+    for item in items:
+        spans = quote_spans(doc_text, item.supporting_quotes)
+        t0 = time.perf_counter()
+        ranked = retrieve(query_text(item), k)
+        secs.append(time.perf_counter() - t0)
+        found = [[covers(c.start, c.end, s) for s in spans] for c in ranked]
+        hit_ranks = [r for r, row in enumerate(found, start=1) if any(row)]
+        hits.append(1.0 if hit_ranks else 0.0)
+        recalls.append(sum(any(row[j] for row in found) for j in range(len(spans))) / len(spans))
+        rrs.append(1.0 / hit_ranks[0] if hit_ranks else 0.0)
+        chars.append(sum(len(c.text) for c in ranked))
+    return {
+        "hit@k": statistics.mean(hits),
+        "recall@k": statistics.mean(recalls),
+        "mrr": statistics.mean(rrs),
+        "chars": statistics.mean(chars),
+        "ms_p50": 1000 * statistics.median(secs),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--k", type=int, default=4)
+    parser.add_argument("--embeddings", default="minilm")
+    parser.add_argument("--sizes", default="300:0,400:80,600:100,800:150,1000:200,1200:200")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/retrieval_sweep.md"))
+    args = parser.parse_args()
+
+    doc = load_document(default_essay_path())
+    items = [i for i in load_dataset() if i.answerable and i.supporting_quotes]
+    rows = []
+    for emb_name in args.embeddings.split(","):
+        embeddings = make_embeddings(emb_name)
+        for spec in args.sizes.split(","):
+            size, overlap = (int(x) for x in spec.split(":"))
+            with tempfile.TemporaryDirectory() as tmp:
+                settings = Settings(data_dir=Path(tmp), chunk_size=size, chunk_overlap=overlap)
+                store = ChunkStore(make_client(settings), "sweep", embeddings, emb_name)
+                chunks = split_document(doc, chunk_size=size, chunk_overlap=overlap)
+                store.sync_document(doc, chunks)
+                retriever = HybridRetriever(store)
+                modes = {
+                    "dense": lambda q, k: [c for c, _ in store.dense_search(q, k)],
+                    "bm25": lambda q, k: retriever.keyword_search(q, k),
+                    "hybrid": lambda q, k: [p.chunk for p in retriever.search(q, k)],
+                }
+                for mode, fn in modes.items():
+                    if mode == "bm25" and emb_name != args.embeddings.split(",")[0]:
+                        continue  # keyword search does not depend on the embedding
+                    m = evaluate(fn, doc.text, items, args.k)
+                    rows.append((emb_name if mode != "bm25" else "-", f"{size}/{overlap}", len(chunks), mode, m))
+                    print(rows[-1][:4], {k: round(v, 3) for k, v in m.items()}, flush=True)
+
+    lines = [
+        f"Retrieval on {len(items)} answerable eval questions, k={args.k}.",
+        "",
+        "| embedding | chunk/overlap | chunks | mode | hit@k | recall@k | MRR | prompt chars | ms p50 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for emb, size, n, mode, m in rows:
+        lines.append(
+            f"| {emb} | {size} | {n} | {mode} | {m['hit@k']:.3f} | {m['recall@k']:.3f} | {m['mrr']:.3f} | {m['chars']:.0f} | {m['ms_p50']:.1f} |"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
