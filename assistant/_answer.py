@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ._attribution import add_missing_citations
 from ._citations import cited_numbers
 from ._retrieval import Passage
 
@@ -49,8 +50,9 @@ def number_passages(context: list[Passage]) -> list[Source]:
 
 
 def make_answer(text: str, *, question: str, standalone: str, context: list[Passage]) -> Answer:
-    """Keep only citations that name a passage the model was actually shown."""
+    """Attach missing citations, then keep only those that name a passage the model was shown."""
     passages = number_passages(context)
+    text = add_missing_citations(text.strip(), [(s.citation, s.text) for s in passages])
     by_number = {s.citation: s for s in passages}
     sources = [by_number[n] for n in cited_numbers(text) if n in by_number]
-    return Answer(text=text.strip(), sources=sources, question=question, standalone_question=standalone, passages=passages)
+    return Answer(text=text, sources=sources, question=question, standalone_question=standalone, passages=passages)

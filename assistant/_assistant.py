@@ -87,7 +87,11 @@ class Assistant:
         return answer
 
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
-        """Yield the answer's text as it is generated, then the finished ``Answer``."""
+        """Yield the answer's text as it is generated, then the finished ``Answer``.
+
+        The final ``Answer.text`` can differ from the joined deltas: citations
+        the model left out are attached once the whole answer is known.
+        """
         inputs = self._inputs(question, history)
         state: dict = {}
         for part in self.chain.stream(inputs):

@@ -7,7 +7,8 @@ numbered passages, a list of ``Passage``) and ``answer`` token by token.
 When the whole corpus fits the context budget, every chunk goes into the
 prompt in document order. The long part of the prompt is then identical
 for every question, so llama.cpp reuses its KV cache and only reads the
-question. Larger corpora get the top k passages from hybrid search.
+question. Larger corpora get the top k passages from hybrid search, found
+with the follow-up condensed into a standalone question.
 """
 
 from __future__ import annotations
@@ -24,9 +25,13 @@ from ._settings import Settings
 CHARS_PER_TOKEN = 4  # a conservative average for English prose with these tokenizers
 
 
+def corpus_fits(retriever: HybridRetriever, settings: Settings) -> bool:
+    return sum(len(c.text) for c in retriever.chunks) <= settings.context_budget * CHARS_PER_TOKEN
+
+
 def select_context(retriever: HybridRetriever, query: str, settings: Settings) -> list[Passage]:
-    chunks = retriever.chunks
-    if sum(len(c.text) for c in chunks) <= settings.context_budget * CHARS_PER_TOKEN:
+    if corpus_fits(retriever, settings):
+        chunks = retriever.chunks
         ranked = {p.chunk.id: p for p in retriever.search(query, len(chunks))}
         return [ranked.get(c.id) or Passage(c, 0.0) for c in chunks]
     return retriever.search(query, settings.k)
@@ -69,8 +74,11 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
         | StrOutputParser()
         | RunnableLambda(_first_line)
     )
+    # Condensing only matters when retrieval decides what the model sees. With the
+    # whole corpus in the prompt the model reads the history itself, and skipping
+    # the extra call keeps llama.cpp's cached prompt prefix (a cold re-read costs ~20 s).
     standalone = RunnableBranch(
-        (lambda x: bool(x["history"]), condense),
+        (lambda x: bool(x["history"]) and not corpus_fits(retriever, settings), condense),
         lambda x: x["question"],
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
@@ -24,7 +25,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         return LlamaCppChatModel(
             model_path=str(path),
             n_ctx=settings.n_ctx,
-            n_threads=settings.n_threads,
+            n_threads=settings.n_threads or os.cpu_count(),
             temperature=settings.temperature,
             max_tokens=settings.max_answer_tokens,
         )

@@ -29,7 +29,7 @@ class Prompts:
             [
                 ("system", read_prompt("answer_system", directory)),
                 MessagesPlaceholder("history"),
-                ("human", "{question}"),
+                ("human", read_prompt("answer_user", directory)),
             ]
         )
         condense = ChatPromptTemplate.from_messages(

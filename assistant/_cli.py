@@ -1,0 +1,178 @@
+"""The ``essay-assistant`` command line: index, ask, chat.
+
+Flags override ``ESSAY_ASSISTANT_*`` environment variables, which override
+the defaults in ``Settings``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ._answer import Answer
+from ._documents import DocumentError
+from ._inputs import InvalidInput
+from ._llm import ModelError
+from ._model_file import ModelFileError
+from ._settings import Settings
+from ._store import StoreError
+
+log = logging.getLogger("assistant")
+_USER_ERRORS = (InvalidInput, DocumentError, ModelError, ModelFileError, StoreError)
+
+# flag -> (Settings field, type, help); help comes from the field description when None.
+_SETTING_FLAGS = {
+    "--data-dir": ("data_dir", Path),
+    "--chroma-path": ("chroma_path", Path),
+    "--chroma-host": ("chroma_host", str),
+    "--chroma-port": ("chroma_port", int),
+    "--collection": ("collection", str),
+    "--model": ("model", str),
+    "--base-url": ("base_url", str),
+    "--embedding": ("embedding", str),
+    "--k": ("k", int),
+    "--chunk-size": ("chunk_size", int),
+    "--chunk-overlap": ("chunk_overlap", int),
+    "--context-budget": ("context_budget", int),
+}
+
+
+def _settings_parser() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("settings (also ESSAY_ASSISTANT_<NAME> environment variables)")
+    for flag, (field, kind) in _SETTING_FLAGS.items():
+        info = Settings.model_fields[field]
+        group.add_argument(flag, dest=field, type=kind, default=None, help=info.description)
+    parent.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _settings_parser()
+    parser = argparse.ArgumentParser(
+        prog="essay-assistant",
+        description="Ask questions about an essay. Answers come only from its text and cite the passages used. "
+        "Runs offline on the bundled essay and model by default.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", parents=[common], help="index the bundled essay or your own .txt/.md files",
+                       description="Index files (or folders of .txt/.md files). Without paths, index the bundled essay. "
+                       "Running it again is safe: unchanged chunks are kept, changed documents are replaced.")
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    p.add_argument("--rebuild", action="store_true", help="also remove documents that are not in PATHs")
+
+    p = sub.add_parser("ask", parents=[common], help="answer one question", description="Answer one question and exit.")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the answer and its sources as JSON")
+
+    sub.add_parser("chat", parents=[common], help="chat in the terminal, with follow-up questions",
+                   description="A terminal chat that streams answers and remembers the conversation. "
+                   "Type /clear to forget it, /exit or Ctrl-D to leave.")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    overrides = {field: getattr(args, field) for field, _ in _SETTING_FLAGS.values() if getattr(args, field, None) is not None}
+    return Settings(**overrides)
+
+
+def _print_sources(answer: Answer, out) -> None:
+    for s in answer.sources:
+        snippet = textwrap.shorten(s.text, 100, placeholder=" ...")
+        out.write(f"  [{s.citation}] {s.doc_id}:{s.start}-{s.end}  {snippet}\n")
+
+
+def _cmd_index(args, settings: Settings) -> int:
+    from ._assistant import Assistant
+
+    report = Assistant(settings).index(args.paths or None, rebuild=args.rebuild)
+    for r in report.synced:
+        print(f"{r.doc_id}: {r.added} chunks added, {r.removed} removed, {r.unchanged} unchanged")
+    if report.removed:
+        print(f"removed {report.removed} chunks of documents no longer indexed")
+    for reason in report.skipped.values():
+        print(f"skipped: {reason}", file=sys.stderr)
+    return 1 if report.skipped else 0
+
+
+def _cmd_ask(args, settings: Settings) -> int:
+    from ._assistant import Assistant
+
+    bot = Assistant(settings)
+    if args.json:
+        print(json.dumps(bot.ask(args.question).to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    for event in bot.stream(args.question):
+        if isinstance(event, str):
+            sys.stdout.write(event)
+            sys.stdout.flush()
+        else:
+            sys.stdout.write("\n")
+            _print_sources(event, sys.stdout)
+    return 0
+
+
+def _cmd_chat(args, settings: Settings) -> int:
+    from ._assistant import Assistant
+
+    bot = Assistant(settings)
+    history: list[dict] = []
+    print("Ask about the essay. /clear forgets the conversation, /exit leaves.")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if question in ("/exit", "/quit"):
+            return 0
+        if question == "/clear":
+            history = []
+            print("(conversation cleared)")
+            continue
+        if not question:
+            continue
+        try:
+            for event in bot.stream(question, history):
+                if isinstance(event, str):
+                    sys.stdout.write(event)
+                    sys.stdout.flush()
+                else:
+                    sys.stdout.write("\n")
+                    _print_sources(event, sys.stdout)
+                    history += [{"role": "user", "content": question}, {"role": "assistant", "content": event.text}]
+        except InvalidInput as exc:
+            print(f"error: {exc}", file=sys.stderr)
+        except KeyboardInterrupt:
+            print("\n(stopped)")
+
+
+_COMMANDS = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "bm25s", "chromadb"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = settings_from_args(args)
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(str(x) for x in err["loc"]) or "settings"
+            print(f"error: invalid setting {where}: {err['msg']}", file=sys.stderr)
+        return 2
+    try:
+        return _COMMANDS[args.command](args, settings)
+    except _USER_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from assistant import Assistant, Settings
+from fakes import HashingEmbeddings, PromptRecorder
+
+ESSAY = Path(__file__).resolve().parents[1] / "index" / "another-us-north-korea-summit.txt"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+
+
+@pytest.fixture
+def embeddings() -> HashingEmbeddings:
+    return HashingEmbeddings()
+
+
+def fake_llm(*replies: str, recorder: PromptRecorder | None = None) -> GenericFakeChatModel:
+    model = GenericFakeChatModel(messages=iter([AIMessage(r) for r in replies]))
+    return model.with_config(callbacks=[recorder]) if recorder else model
+
+
+@pytest.fixture
+def make_assistant(settings, embeddings):
+    """An Assistant on the fake embedding and a fake chat model that gives ``replies`` in order."""
+
+    def make(*replies: str, recorder: PromptRecorder | None = None, **overrides) -> Assistant:
+        s = settings.model_copy(update=overrides) if overrides else settings
+        return Assistant(s, llm=fake_llm(*replies, recorder=recorder), embeddings=embeddings)
+
+    return make

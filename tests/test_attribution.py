@@ -1,0 +1,40 @@
+from assistant._attribution import add_missing_citations, sentence_spans
+
+PASSAGES = [
+    (1, "The president has met with Kim three times already, in Singapore, Hanoi, and in the Demilitarized Zone."),
+    (2, "The South Korean government spent $2.6 million to bring North Korea's athletes and cheerleaders."),
+]
+
+
+def test_sentences_split_at_ends_but_not_inside_abbreviations():
+    text = "Moon proposed a summit before the U.S. presidential election. Kim Yo Jong said no! Why?"
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "Moon proposed a summit before the U.S. presidential election.",
+        " Kim Yo Jong said no!",
+        " Why?",
+    ]
+
+
+def test_uncited_supported_sentences_get_the_best_passage():
+    text = "They met in Singapore, Hanoi and the Demilitarized Zone. South Korea spent $2.6 million on athletes."
+    assert add_missing_citations(text, PASSAGES) == (
+        "They met in Singapore, Hanoi and the Demilitarized Zone [1]. South Korea spent $2.6 million on athletes [2]."
+    )
+
+
+def test_existing_citations_are_left_alone():
+    text = "They met in Singapore and Hanoi [2]."
+    assert add_missing_citations(text, PASSAGES) == text
+
+
+def test_unsupported_sentences_stay_uncited():
+    for text in ["The essay does not say.", "The Korean War began in 1950 with an invasion.", "Yes."]:
+        assert add_missing_citations(text, PASSAGES) == text
+
+
+def test_no_passages_changes_nothing():
+    assert add_missing_citations("They met in Hanoi.", []) == "They met in Hanoi."
+
+
+def test_text_without_final_punctuation():
+    assert add_missing_citations("Singapore, Hanoi and the Demilitarized Zone", PASSAGES).endswith("Zone [1]")

@@ -1,0 +1,135 @@
+import asyncio
+
+import pytest
+
+from assistant import Answer
+from fakes import PromptRecorder
+
+HISTORY = [
+    {"role": "user", "content": "Who proposed another U.S.-North Korea summit?"},
+    {"role": "assistant", "content": "South Korean President Moon Jae-in proposed it [1]."},
+]
+
+
+def test_citations_map_to_the_numbered_passages_shown_to_the_model(make_assistant):
+    recorder = PromptRecorder()
+    bot = make_assistant("They met in Singapore and Hanoi [2], and at the DMZ [2][4]. Also [99].", recorder=recorder)
+    answer = bot.ask("Where have Trump and Kim met?")
+    assert [s.citation for s in answer.sources] == [2, 4]  # [99] names no passage and is dropped
+    system = recorder.calls[-1][0].content
+    for source in answer.sources:
+        assert f"[{source.citation}] {source.text}" in system
+        assert source.doc_id == "another-us-north-korea-summit"
+        assert source.end - source.start == len(source.text)
+    assert answer.text.startswith("They met in Singapore")
+
+
+def test_whole_corpus_goes_in_document_order_when_it_fits(make_assistant):
+    bot = make_assistant("ok [1]", context_budget=100_000)
+    answer = bot.ask("Where have Trump and Kim met?")
+    assert len(answer.passages) == bot.chunk_count
+    assert [p.start for p in answer.passages] == sorted(p.start for p in answer.passages)
+
+
+def test_top_k_passages_when_the_corpus_exceeds_the_budget(make_assistant):
+    bot = make_assistant("ok [1]", context_budget=0, k=3)
+    answer = bot.ask("How much did South Korea spend, $2.6 million?")
+    assert len(answer.passages) == 3
+    assert any("$2.6 million" in p.text for p in answer.passages)
+
+
+def test_prompt_prefix_is_identical_across_questions_in_full_mode(make_assistant):
+    recorder = PromptRecorder()
+    bot = make_assistant("a [1]", "b [2]", recorder=recorder, context_budget=100_000)
+    bot.ask("Where have Trump and Kim met?")
+    bot.ask("Who is Kim Yo Jong?")
+    assert recorder.calls[0][0].content == recorder.calls[1][0].content  # the cacheable system prompt
+
+
+def test_follow_up_is_condensed_before_retrieval_in_top_k_mode(make_assistant):
+    recorder = PromptRecorder()
+    bot = make_assistant(
+        "When did Moon Jae-in propose another summit?",  # the condense call
+        "In July [1].",  # the answer call
+        recorder=recorder,
+        context_budget=0,
+        k=2,
+    )
+    answer = bot.ask("When did he propose it?", history=HISTORY)
+    assert answer.standalone_question == "When did Moon Jae-in propose another summit?"
+    assert len(recorder.calls) == 2
+    condense_prompt = " ".join(m.content for m in recorder.calls[0])
+    assert "Who proposed another U.S.-North Korea summit?" in condense_prompt
+    assert "When did he propose it?" in condense_prompt
+    answer_prompt = recorder.calls[1]
+    assert [m.type for m in answer_prompt] == ["system", "human", "ai", "human"]  # history, then the question
+    assert answer_prompt[-1].content.find("When did he propose it?") >= 0
+    assert "Moon Jae-in proposed" in answer.passages[0].text
+
+
+def test_no_condense_call_without_history(make_assistant):
+    recorder = PromptRecorder()
+    bot = make_assistant("Answer [1].", recorder=recorder, context_budget=0)
+    answer = bot.ask("Who is Kim Yo Jong?")
+    assert len(recorder.calls) == 1
+    assert answer.standalone_question == "Who is Kim Yo Jong?"
+
+
+def test_no_condense_call_when_the_whole_corpus_is_in_the_prompt(make_assistant):
+    recorder = PromptRecorder()
+    bot = make_assistant("In July [1].", recorder=recorder, context_budget=100_000)
+    answer = bot.ask("When did he propose it?", history=HISTORY)
+    assert len(recorder.calls) == 1
+    assert [m.type for m in recorder.calls[0]] == ["system", "human", "ai", "human"]
+    assert answer.text == "In July [1]."
+
+
+def test_stream_yields_deltas_then_the_answer(make_assistant):
+    bot = make_assistant("Singapore, Hanoi and the DMZ [2].")
+    events = list(bot.stream("Where have Trump and Kim met?"))
+    deltas, final = events[:-1], events[-1]
+    assert len(deltas) > 1 and all(isinstance(d, str) for d in deltas)
+    assert isinstance(final, Answer)
+    assert "".join(deltas) == final.text == "Singapore, Hanoi and the DMZ [2]."
+    assert [s.citation for s in final.sources] == [2]
+
+
+def test_async_twins(make_assistant):
+    bot = make_assistant("One [1].", "Two [2].")
+
+    async def run():
+        first = await bot.aask("Where have Trump and Kim met?")
+        events = [e async for e in bot.astream("Who is Kim Yo Jong?")]
+        return first, events
+
+    first, events = asyncio.run(run())
+    assert first.text == "One [1]." and [s.citation for s in first.sources] == [1]
+    assert "".join(e for e in events if isinstance(e, str)) == "Two [2]."
+    assert isinstance(events[-1], Answer)
+
+
+def test_chain_is_a_langchain_runnable(make_assistant):
+    from langchain_core.runnables import Runnable
+
+    bot = make_assistant("Yes [1].")
+    assert isinstance(bot.chain, Runnable)
+    out = bot.chain.invoke({"question": "Who wrote the essay?", "history": []})
+    assert out["answer"] == "Yes [1]." and out["context"]
+
+
+def test_answer_prompt_carries_the_essay_metadata(make_assistant):
+    recorder = PromptRecorder()
+    make_assistant("x", recorder=recorder).ask("Who wrote the essay?")
+    system = recorder.calls[0][0].content
+    assert '"Another U.S. - North Korea Summit is a Win for North Korea" by Joseph Kim' in system
+    assert "George W. Bush Institute" in system
+
+
+def test_bad_question_fails_before_any_model_call(make_assistant):
+    from assistant import InvalidInput
+
+    recorder = PromptRecorder()
+    bot = make_assistant("never used", recorder=recorder)
+    with pytest.raises(InvalidInput):
+        bot.ask("   ")
+    assert recorder.calls == []

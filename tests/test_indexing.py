@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, StoreError
+from conftest import ESSAY
+from fakes import HashingEmbeddings
+
+
+def test_indexing_twice_gives_the_same_count(settings, embeddings):
+    bot = Assistant(settings, embeddings=embeddings)
+    first = bot.index(progress=False)
+    count = bot.chunk_count
+    second = bot.index(progress=False)
+    assert count > 0
+    assert first.chunks_added == count
+    assert second.chunks_added == 0 and second.synced[0].unchanged == count
+    assert bot.chunk_count == count
+    # A new process on the same directory sees the same index.
+    assert Assistant(settings, embeddings=embeddings).chunk_count == count
+
+
+def test_changed_document_replaces_its_chunks(settings, embeddings, tmp_path: Path):
+    essay = tmp_path / "essay.txt"
+    essay.write_text(ESSAY.read_text(encoding="utf-8"), encoding="utf-8")
+    bot = Assistant(settings, embeddings=embeddings)
+    bot.index([essay], progress=False)
+    before = {c.id for c in bot._retriever.chunks}
+
+    essay.write_text(ESSAY.read_text(encoding="utf-8").replace("Hanoi", "Ha Noi"), encoding="utf-8")
+    report = bot.index([essay], progress=False)
+    after = bot._retriever.chunks
+    assert report.synced[0].removed > 0 and report.synced[0].added > 0
+    assert not any("Hanoi" in c.text for c in after)
+    assert any("Ha Noi" in c.text for c in after)
+    assert {c.doc_id for c in after} == {"essay"}
+    assert len({c.id for c in after}) == len(after) == bot.chunk_count
+    assert before & {c.id for c in after}, "unchanged chunks are kept, not re-embedded"
+
+
+def test_rebuild_drops_documents_not_given(settings, embeddings, tmp_path: Path):
+    other = tmp_path / "other.md"
+    other.write_text("# Other\n\nA second essay about rivers.\n\nRivers flow to the sea.\n", encoding="utf-8")
+    bot = Assistant(settings, embeddings=embeddings)
+    bot.index(progress=False)
+    bot.index([other], progress=False)
+    assert {c.doc_id for c in bot._retriever.chunks} == {"another-us-north-korea-summit", "other"}
+    bot.index([other], rebuild=True, progress=False)
+    assert {c.doc_id for c in bot._retriever.chunks} == {"other"}
+
+
+def test_bad_files_are_skipped_with_reasons(settings, embeddings, tmp_path: Path):
+    good = tmp_path / "good.txt"
+    good.write_text("Good\n\nA fine paragraph of text.\n\nAnother one.\n", encoding="utf-8")
+    (tmp_path / "junk.txt").write_bytes(b"\x00\xff" * 100)
+    (tmp_path / "empty.md").write_text("", encoding="utf-8")
+    report = Assistant(settings, embeddings=embeddings).index([tmp_path], progress=False)
+    assert [r.doc_id for r in report.synced] == ["good"]
+    assert sorted(Path(p).name for p in report.skipped) == ["empty.md", "junk.txt"]
+    assert any("binary" in reason for reason in report.skipped.values())
+
+
+def test_index_builds_itself_on_first_use(make_assistant):
+    bot = make_assistant("The essay does not say.")
+    assert bot.chunk_count == 0
+    bot.ask("Anything?")
+    assert bot.chunk_count > 0
+
+
+def test_switching_embedding_on_an_existing_collection_is_refused(settings, embeddings):
+    Assistant(settings, embeddings=embeddings).index(progress=False)
+
+    class Other(HashingEmbeddings):
+        name = "another-model"
+
+    with pytest.raises(StoreError, match="rebuild"):
+        Assistant(settings, embeddings=Other())
+
+
+def test_collection_uses_cosine_space(settings, embeddings):
+    bot = Assistant(settings, embeddings=embeddings)
+    config = bot._store._collection.configuration
+    assert config["hnsw"]["space"] == "cosine"
