@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass, field
 
 from ._attribution import add_missing_citations
 from ._citations import cited_numbers
+from ._grounding import is_decline, is_grounded
 from ._retrieval import Passage
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class Answer:
     question: str
     standalone_question: str
     passages: list[Source] = field(default_factory=list)  # everything the model was shown, numbered
+    grounded: bool = True  # False when the model's answer was replaced because the essay does not support it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,10 +54,16 @@ def number_passages(context: list[Passage]) -> list[Source]:
     ]
 
 
-def make_answer(text: str, *, question: str, standalone: str, context: list[Passage]) -> Answer:
-    """Attach missing citations, then keep only those that name a passage the model was shown."""
+def make_answer(text: str, *, question: str, standalone: str, context: list[Passage], declined: str) -> Answer:
+    """Decline an ungrounded answer, attach missing citations, keep those naming a passage shown."""
     passages = number_passages(context)
-    text = add_missing_citations(text.strip(), [(s.citation, s.text) for s in passages])
+    text = text.strip()
+    metadata = {str(p.chunk.metadata.get(k, "")) for p in context for k in ("title", "author", "author_role", "publisher")}
+    grounded = is_decline(text) or is_grounded(text, [s.text for s in passages], metadata)
+    if not grounded:
+        log.info("declined an answer the passages do not support: %r", text)
+        text = declined
+    text = add_missing_citations(text, [(s.citation, s.text) for s in passages])
     by_number = {s.citation: s for s in passages}
     sources = [by_number[n] for n in cited_numbers(text) if n in by_number]
-    return Answer(text=text, sources=sources, question=question, standalone_question=standalone, passages=passages)
+    return Answer(text, sources, question, standalone, passages, grounded)

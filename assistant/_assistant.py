@@ -90,7 +90,8 @@ class Assistant:
         """Yield the answer's text as it is generated, then the finished ``Answer``.
 
         The final ``Answer.text`` can differ from the joined deltas: citations
-        the model left out are attached once the whole answer is known.
+        the model left out are attached once the whole answer is known, and an
+        answer the essay does not support is replaced (``Answer.grounded``).
         """
         inputs = self._inputs(question, history)
         state: dict = {}
@@ -122,11 +123,11 @@ class Assistant:
             elif key in ("standalone", "context"):
                 state[key] = value
 
-    @staticmethod
-    def _finish(inputs: dict, state: dict) -> Answer:
+    def _finish(self, inputs: dict, state: dict) -> Answer:
         return make_answer(
             state.get("answer", ""),
             question=inputs["question"],
             standalone=state.get("standalone") or inputs["question"],
             context=state.get("context", []),
+            declined=self._prompts.declined,
         )

@@ -22,6 +22,7 @@ def read_prompt(name: str, directory: Path | None = None) -> str:
 class Prompts:
     answer: ChatPromptTemplate
     condense: ChatPromptTemplate
+    declined: str  # what the user sees when an answer is not supported by the essay
 
     @classmethod
     def load(cls, directory: Path | None = None) -> "Prompts":
@@ -38,4 +39,4 @@ class Prompts:
                 ("human", read_prompt("condense_user", directory)),
             ]
         )
-        return cls(answer=answer, condense=condense)
+        return cls(answer=answer, condense=condense, declined=read_prompt("declined", directory))

@@ -38,3 +38,24 @@ def test_no_passages_changes_nothing():
 
 def test_text_without_final_punctuation():
     assert add_missing_citations("Singapore, Hanoi and the Demilitarized Zone", PASSAGES).endswith("Zone [1]")
+
+
+def test_initials_do_not_end_sentences():
+    text = "Harry J. Kazianis writes for The American Conservative. Before the U. S. election, Moon proposed it."
+    assert [text[a:b].strip() for a, b in sentence_spans(text)] == [
+        "Harry J. Kazianis writes for The American Conservative.",
+        "Before the U. S. election, Moon proposed it.",
+    ]
+
+
+def test_a_citation_after_the_full_stop_belongs_to_the_sentence():
+    text = "They met in Singapore and Hanoi. [1] South Korea spent $2.6 million on athletes."
+    assert add_missing_citations(text, PASSAGES) == (
+        "They met in Singapore and Hanoi. [1] South Korea spent $2.6 million on athletes [2]."
+    )
+
+
+def test_names_or_numbers_missing_from_the_passage_block_a_citation():
+    # Most words overlap passage 1, but "Seoul" and "1950" appear nowhere: no citation lends them credit.
+    for text in ["The president met Kim three times in Seoul.", "The president met Kim three times in 1950."]:
+        assert add_missing_citations(text, PASSAGES) == text

@@ -77,11 +77,11 @@ def test_no_condense_call_without_history(make_assistant):
 
 def test_no_condense_call_when_the_whole_corpus_is_in_the_prompt(make_assistant):
     recorder = PromptRecorder()
-    bot = make_assistant("In July [1].", recorder=recorder, context_budget=100_000)
+    bot = make_assistant("Moon Jae-in proposed it in July [1].", recorder=recorder, context_budget=100_000)
     answer = bot.ask("When did he propose it?", history=HISTORY)
     assert len(recorder.calls) == 1
     assert [m.type for m in recorder.calls[0]] == ["system", "human", "ai", "human"]
-    assert answer.text == "In July [1]."
+    assert answer.text == "Moon Jae-in proposed it in July [1]."
 
 
 def test_stream_yields_deltas_then_the_answer(make_assistant):
@@ -95,7 +95,9 @@ def test_stream_yields_deltas_then_the_answer(make_assistant):
 
 
 def test_async_twins(make_assistant):
-    bot = make_assistant("One [1].", "Two [2].")
+    one = "Kim Yo Jong is the younger sister of Kim Jong-un [1]."
+    two = "Harry J. Kazianis is a contributor to The American Conservative [2]."
+    bot = make_assistant(one, two)
 
     async def run():
         first = await bot.aask("Where have Trump and Kim met?")
@@ -103,8 +105,8 @@ def test_async_twins(make_assistant):
         return first, events
 
     first, events = asyncio.run(run())
-    assert first.text == "One [1]." and [s.citation for s in first.sources] == [1]
-    assert "".join(e for e in events if isinstance(e, str)) == "Two [2]."
+    assert first.text == one and [s.citation for s in first.sources] == [1]
+    assert "".join(e for e in events if isinstance(e, str)) == two
     assert isinstance(events[-1], Answer)
 
 
@@ -133,3 +135,24 @@ def test_bad_question_fails_before_any_model_call(make_assistant):
     with pytest.raises(InvalidInput):
         bot.ask("   ")
     assert recorder.calls == []
+
+
+def test_an_answer_from_world_knowledge_is_replaced(make_assistant):
+    bot = make_assistant("The Korean War began on June 25, 1950.")
+    events = list(bot.stream("When did the Korean War begin?"))
+    answer = events[-1]
+    assert "".join(events[:-1]) == "The Korean War began on June 25, 1950."  # what streamed
+    assert answer.text == "The essay does not say."  # what the answer settles on
+    assert answer.grounded is False and answer.sources == []
+
+
+def test_a_model_decline_is_kept(make_assistant):
+    answer = make_assistant("The essay does not say.").ask("How old is Kim Jong-un?")
+    assert answer.text == "The essay does not say." and answer.grounded is True
+
+
+def test_missing_citations_are_attached_from_the_passages(make_assistant):
+    bot = make_assistant("They met in Singapore, Hanoi, and in the Demilitarized Zone.", context_budget=100_000)
+    answer = bot.ask("Where have Trump and Kim met?")
+    assert answer.sources and "Singapore, Hanoi, and in the Demilitarized Zone" in answer.sources[0].text
+    assert answer.text.endswith(f"Zone [{answer.sources[0].citation}].")

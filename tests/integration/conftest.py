@@ -1,0 +1,68 @@
+"""Integration tests: the real bundled model and embedding, real Chroma (embedded and server)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from assistant import Assistant, Settings
+
+pytestmark = pytest.mark.integration
+
+
+def real_settings(data_dir: Path, **overrides) -> Settings:
+    # The model cache is shared between runs: assembling 1.1 GB once is enough.
+    return Settings(data_dir=data_dir, **overrides)
+
+
+@pytest.fixture(scope="session")
+def bot(tmp_path_factory) -> Assistant:
+    assistant = Assistant(real_settings(tmp_path_factory.mktemp("embedded")))
+    assistant.ensure_index()
+    return assistant
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """(host, port) of a Chroma server: the one CI started, or one started here from the pip package."""
+    if os.environ.get("ESSAY_ASSISTANT_TEST_CHROMA_PORT"):
+        yield "127.0.0.1", int(os.environ["ESSAY_ASSISTANT_TEST_CHROMA_PORT"])
+        return
+    chroma = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    port = _free_port()
+    log = open(tmp_path_factory.mktemp("chroma-log") / "server.log", "wb")
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(tmp_path_factory.mktemp("chroma-server")), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=os.environ | {"ANONYMIZED_TELEMETRY": "False"},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"Chroma server did not start on port {port}")
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()

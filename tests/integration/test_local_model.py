@@ -1,0 +1,66 @@
+"""The real bundled model answering from the real embedded index."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from pytest_socket import disable_socket, enable_socket
+
+from assistant import Answer, Assistant
+from conftest import real_settings
+
+pytestmark = pytest.mark.integration
+
+
+def test_where_have_they_met_is_answered_and_cited(bot):
+    answer = bot.ask("Where have Trump and Kim met?")
+    text = answer.text
+    assert re.search(r"Singapore", text) and re.search(r"Hanoi", text), text
+    assert re.search(r"DMZ|Demilitari[sz]ed Zone", text), text
+    assert any("Singapore, Hanoi, and in the Demilitarized Zone" in s.text for s in answer.sources), answer.sources
+    for s in answer.sources:
+        assert re.search(rf"\[{s.citation}\]", text)
+
+
+def test_follow_up_uses_the_history(bot):
+    history = [
+        {"role": "user", "content": "Who proposed another U.S.-North Korea summit?"},
+        {"role": "assistant", "content": "South Korean President Moon Jae-in proposed it [1]."},
+    ]
+    answer = bot.ask("When did he propose it?", history=history)
+    assert re.search(r"July", answer.text), answer.text
+
+
+def test_stream_delivers_tokens_then_the_answer(bot):
+    events = list(bot.stream("Who is Kim Yo Jong?"))
+    assert sum(isinstance(e, str) for e in events) > 3
+    assert isinstance(events[-1], Answer)
+    assert "sister" in events[-1].text.lower(), events[-1].text
+
+
+def test_index_and_ask_open_no_network_connection(tmp_path):
+    """With every socket blocked, a fresh index and an answer still work: nothing phones home."""
+    disable_socket(allow_unix_socket=True)
+    try:
+        offline = Assistant(real_settings(tmp_path / "offline"))
+        report = offline.index(progress=False)
+        assert report.chunks_added > 0
+        answer = offline.ask("How much did South Korea spend on the 2018 Olympics delegation?")
+    finally:
+        enable_socket()
+    assert "2.6" in answer.text, answer.text
+
+
+def test_cli_ask_json(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", "--json", "--data-dir", str(tmp_path), "Who is Harry J. Kazianis?"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert "American Conservative" in data["text"]
+    assert data["sources"] and {"citation", "text", "doc_id", "start", "end", "score"} <= set(data["sources"][0])
