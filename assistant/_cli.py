@@ -83,10 +83,21 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-def _print_sources(answer: Answer, out) -> None:
-    for s in answer.sources:
-        snippet = textwrap.shorten(s.text, 100, placeholder=" ...")
-        out.write(f"  [{s.citation}] {s.doc_id}:{s.start}-{s.end}  {snippet}\n")
+def _print_streamed(bot, question: str, history: list[dict] | None = None) -> Answer:
+    """Print the answer as it streams, then its sources; return it."""
+    for event in bot.stream(question, history):
+        if isinstance(event, str):
+            sys.stdout.write(event)
+            sys.stdout.flush()
+            continue
+        sys.stdout.write("\n")
+        if not event.grounded:
+            sys.stdout.write(f"(not supported by the essay, so replaced) {event.text}\n")
+        for s in event.sources:
+            snippet = textwrap.shorten(s.text, 100, placeholder=" ...")
+            sys.stdout.write(f"  [{s.citation}] {s.doc_id}:{s.start}-{s.end}  {snippet}\n")
+        return event
+    raise AssertionError("stream ended without an answer")
 
 
 def _cmd_index(args, settings: Settings) -> int:
@@ -109,13 +120,7 @@ def _cmd_ask(args, settings: Settings) -> int:
     if args.json:
         print(json.dumps(bot.ask(args.question).to_dict(), ensure_ascii=False, indent=2))
         return 0
-    for event in bot.stream(args.question):
-        if isinstance(event, str):
-            sys.stdout.write(event)
-            sys.stdout.flush()
-        else:
-            sys.stdout.write("\n")
-            _print_sources(event, sys.stdout)
+    _print_streamed(bot, args.question)
     return 0
 
 
@@ -140,14 +145,8 @@ def _cmd_chat(args, settings: Settings) -> int:
         if not question:
             continue
         try:
-            for event in bot.stream(question, history):
-                if isinstance(event, str):
-                    sys.stdout.write(event)
-                    sys.stdout.flush()
-                else:
-                    sys.stdout.write("\n")
-                    _print_sources(event, sys.stdout)
-                    history += [{"role": "user", "content": question}, {"role": "assistant", "content": event.text}]
+            answer = _print_streamed(bot, question, history)
+            history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
         except InvalidInput as exc:
             print(f"error: {exc}", file=sys.stderr)
         except KeyboardInterrupt:

@@ -58,3 +58,65 @@ def test_ask_with_a_missing_model_file_explains(tmp_path: Path, capsys):
 def test_console_script_and_module_entry_points(tmp_path: Path):
     out = subprocess.run([sys.executable, "-m", "assistant", "--help"], capture_output=True, text=True, check=True)
     assert "index" in out.stdout and "ask" in out.stdout and "chat" in out.stdout
+
+
+@pytest.fixture
+def fake_models(monkeypatch):
+    """Run the CLI on the fake chat model and the hashing embedding."""
+    import assistant._assistant as module
+    from conftest import fake_llm
+    from fakes import HashingEmbeddings, PromptRecorder
+
+    recorder = PromptRecorder()
+
+    def install(*replies):
+        monkeypatch.setattr(module, "make_chat_model", lambda settings: fake_llm(*replies, recorder=recorder))
+        monkeypatch.setattr(module, "make_embeddings", lambda name: HashingEmbeddings())
+        return recorder
+
+    return install
+
+
+def test_ask_prints_the_answer_and_its_sources(fake_models, tmp_path: Path, capsys):
+    fake_models("They met in Singapore, Hanoi, and in the Demilitarized Zone [3].")
+    assert main(["ask", "Where have Trump and Kim met?", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("They met in Singapore, Hanoi, and in the Demilitarized Zone [3].\n")
+    assert "  [3] another-us-north-korea-summit:" in out
+
+
+def test_ask_says_when_an_answer_was_replaced(fake_models, tmp_path: Path, capsys):
+    fake_models("The Korean War began on June 25, 1950.")
+    assert main(["ask", "When did the Korean War begin?", "--data-dir", str(tmp_path)]) == 0
+    assert "(not supported by the essay, so replaced) The essay does not say." in capsys.readouterr().out
+
+
+def test_chat_keeps_history_until_cleared(fake_models, tmp_path: Path, capsys, monkeypatch):
+    recorder = fake_models(
+        "Moon Jae-in proposed another summit [1].",
+        "Moon Jae-in proposed it in July [1].",
+        "Kim Yo Jong is the younger sister of Kim Jong-un [1].",
+    )
+    lines = iter(["Who proposed another summit?", "", "When did he propose it?", "/clear", "Who is Kim Yo Jong?", "/exit"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    assert main(["chat", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "proposed it in July [1]." in out and "(conversation cleared)" in out
+    assert [len(call) for call in recorder.calls] == [2, 4, 2]  # system+question, +1 turn of history, cleared
+
+
+def test_chat_reports_bad_input_and_carries_on(fake_models, tmp_path: Path, capsys, monkeypatch):
+    fake_models("Kim Yo Jong is the younger sister of Kim Jong-un [1].")
+    lines = iter(["x" * 5000, "Who is Kim Yo Jong?"])
+
+    def fake_input(prompt=""):
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    assert main(["chat", "--data-dir", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "limit is 2,000" in captured.err
+    assert "younger sister" in captured.out
