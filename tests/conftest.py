@@ -3,13 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
 
 from assistant import Assistant, Settings
-from fakes import HashingEmbeddings, PromptRecorder
-
-ESSAY = Path(__file__).resolve().parents[1] / "index" / "another-us-north-korea-summit.txt"
+from fakes import HashingEmbeddings, PromptRecorder, fake_llm
 
 
 @pytest.fixture
@@ -20,11 +16,6 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def embeddings() -> HashingEmbeddings:
     return HashingEmbeddings()
-
-
-def fake_llm(*replies: str, recorder: PromptRecorder | None = None) -> GenericFakeChatModel:
-    model = GenericFakeChatModel(messages=iter([AIMessage(r) for r in replies]))
-    return model.with_config(callbacks=[recorder]) if recorder else model
 
 
 @pytest.fixture

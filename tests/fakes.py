@@ -6,8 +6,14 @@ import hashlib
 import math
 import re
 
+from pathlib import Path
+
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+ESSAY = Path(__file__).resolve().parents[1] / "index" / "another-us-north-korea-summit.txt"
 
 
 class HashingEmbeddings(Embeddings):
@@ -40,3 +46,9 @@ class PromptRecorder(BaseCallbackHandler):
 
     def on_chat_model_start(self, serialized, messages, **kwargs) -> None:
         self.calls.append(messages[0])
+
+
+def fake_llm(*replies: str, recorder: PromptRecorder | None = None):
+    """A chat model that streams ``replies`` in order, one per call."""
+    model = GenericFakeChatModel(messages=iter([AIMessage(r) for r in replies]))
+    return model.with_config(callbacks=[recorder]) if recorder else model

@@ -2,7 +2,7 @@ import pytest
 
 from assistant._chunking import split_document
 from assistant._documents import load_document, parse_document
-from conftest import ESSAY
+from fakes import ESSAY
 
 
 @pytest.mark.parametrize("size, overlap", [(200, 40), (400, 80), (800, 150), (1500, 300)])

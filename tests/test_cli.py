@@ -64,8 +64,7 @@ def test_console_script_and_module_entry_points(tmp_path: Path):
 def fake_models(monkeypatch):
     """Run the CLI on the fake chat model and the hashing embedding."""
     import assistant._assistant as module
-    from conftest import fake_llm
-    from fakes import HashingEmbeddings, PromptRecorder
+    from fakes import HashingEmbeddings, PromptRecorder, fake_llm
 
     recorder = PromptRecorder()
 

@@ -4,7 +4,7 @@ import pytest
 
 from assistant import DocumentError
 from assistant._documents import default_essay_path, load_document, parse_document
-from conftest import ESSAY
+from fakes import ESSAY
 
 
 def test_essay_header_becomes_metadata():

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, StoreError
-from conftest import ESSAY
+from fakes import ESSAY
 from fakes import HashingEmbeddings
 
 

@@ -13,14 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from assistant import Assistant, Settings
-
-pytestmark = pytest.mark.integration
-
-
-def real_settings(data_dir: Path, **overrides) -> Settings:
-    # The model cache is shared between runs: assembling 1.1 GB once is enough.
-    return Settings(data_dir=data_dir, **overrides)
+from assistant import Assistant
+from real import real_settings
 
 
 @pytest.fixture(scope="session")

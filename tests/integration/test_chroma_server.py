@@ -5,7 +5,7 @@ import re
 import pytest
 
 from assistant import Assistant
-from conftest import real_settings
+from real import real_settings
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 from pytest_socket import disable_socket, enable_socket
 
 from assistant import Answer, Assistant
-from conftest import real_settings
+from real import real_settings
 
 pytestmark = pytest.mark.integration
 
