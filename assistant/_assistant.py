@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from langchain_core.runnables import Runnable
 
 from ._answer import Answer, make_answer
 from ._chain import build_chain
+from ._documents import Document, DocumentError, load_document
 from ._embeddings import make_embeddings
 from ._indexing import IndexReport, index_paths
 from ._inputs import clean_question, normalise_history
@@ -48,6 +50,7 @@ class Assistant:
         self._llm = llm
         self._prompts = prompts or Prompts.load()
         self._chain: Runnable | None = None
+        self._chain_lock = threading.Lock()
 
     # Index -------------------------------------------------------------
 
@@ -65,15 +68,34 @@ class Assistant:
     def chunk_count(self) -> int:
         return self._store.count()
 
+    def documents(self) -> list[Document]:
+        """The indexed documents, re-read from their files for display; stale ones are left out."""
+        first_chunk = {}
+        for chunk in self._retriever.chunks:
+            first_chunk.setdefault(chunk.doc_id, chunk.metadata)
+        docs = []
+        for doc_id, meta in first_chunk.items():
+            try:
+                doc = load_document(Path(meta["source"]))
+            except DocumentError as exc:
+                log.warning("cannot show %s: %s", doc_id, exc)
+                continue
+            if doc.content_hash != meta.get("doc_hash"):
+                log.warning("%s changed since it was indexed; run: essay-assistant index", meta["source"])
+                continue
+            docs.append(doc)
+        return docs
+
     # Ask ---------------------------------------------------------------
 
     @property
     def chain(self) -> Runnable:
         """The LangChain runnable behind ``ask`` and ``stream``."""
-        if self._chain is None:
-            self.ensure_index()
-            self._llm = self._llm or make_chat_model(self.settings)
-            self._chain = build_chain(self._llm, self._retriever, self._prompts, self.settings)
+        with self._chain_lock:  # a UI warms up in the background while the first request may arrive
+            if self._chain is None:
+                self.ensure_index()
+                self._llm = self._llm or make_chat_model(self.settings)
+                self._chain = build_chain(self._llm, self._retriever, self._prompts, self.settings)
         return self._chain
 
     def _inputs(self, question: object, history: object) -> dict:

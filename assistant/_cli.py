@@ -1,4 +1,4 @@
-"""The ``essay-assistant`` command line: index, ask, chat.
+"""The ``essay-assistant`` command line: index, ask, chat, serve.
 
 Flags override ``ESSAY_ASSISTANT_*`` environment variables, which override
 the defaults in ``Settings``.
@@ -75,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("chat", parents=[common], help="chat in the terminal, with follow-up questions",
                    description="A terminal chat that streams answers and remembers the conversation. "
                    "Type /clear to forget it, /exit or Ctrl-D to leave.")
+
+    p = sub.add_parser("serve", parents=[common], help="open the web UI (the default for `python -m assistant`)",
+                       description="Serve the chat UI and its /chat API. Binds to 127.0.0.1 unless --host says otherwise.")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    p.add_argument("--auth", metavar="USER:PASS", help="require this login")
     return parser
 
 
@@ -153,11 +159,32 @@ def _cmd_chat(args, settings: Settings) -> int:
             print("\n(stopped)")
 
 
-_COMMANDS = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat}
+def _cmd_serve(args, settings: Settings) -> int:
+    from ._assistant import Assistant
+    from ._ui import serve
+
+    auth = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not sep or not user or not password:
+            print("error: --auth must look like USER:PASS", file=sys.stderr)
+            return 2
+        auth = (user, password)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not auth:
+        log.warning("serving on %s without --auth: anyone who can reach this address can use it", args.host)
+    bot = Assistant(settings)
+    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    print(f"essay-assistant is running at http://{shown}:{args.port} (Ctrl-C to stop)", flush=True)
+    serve(bot, args.host, args.port, auth)
+    return 0
+
+
+_COMMANDS = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "serve": _cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv or ["serve"])
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "bm25s", "chromadb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

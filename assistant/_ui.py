@@ -1,0 +1,254 @@
+"""The Gradio web UI: a streaming chat beside the essay, with clickable citations.
+
+``chat`` is the whole behaviour behind the ``/chat`` endpoint and is a
+plain generator, so it is unit-tested without a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from ._answer import Answer
+from ._assistant import Assistant
+from ._dataset import load_dataset
+from ._documents import Document
+from ._inputs import InvalidInput
+from ._llm import ModelError
+from ._model_file import ModelFileError
+from ._rendering import SOURCES_TITLE, essay_html, link_citations, sources_markdown, unlink_citations
+
+log = logging.getLogger(__name__)
+# Analytics off before Gradio is imported: no traffic leaves the machine.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+CSS = """
+.essay { max-height: 75vh; overflow-y: auto; padding: 0 0.5rem; }
+.essay-text { white-space: pre-wrap; line-height: 1.55; }
+mark.cited { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
+mark.cited.flash { background: #f59e0b; }
+a.cite-link { text-decoration: none; font-weight: 600; }
+"""
+# Clicking "[n]" anywhere scrolls the essay to passage n and flashes it, instead of following the link.
+JS_HEAD = """
+<script>
+document.addEventListener('click', (event) => {
+  const link = event.target.closest('a[href^="#cite-"]');
+  if (!link) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const n = link.getAttribute('href').slice(6);
+  const anchor = document.getElementById('cite-' + n);
+  if (!anchor) return;
+  anchor.scrollIntoView({behavior: 'smooth', block: 'center'});
+  document.querySelectorAll('mark.cited').forEach((m) => {
+    m.classList.toggle('flash', m.dataset.cites.split(' ').includes(n));
+  });
+}, true);
+</script>
+"""
+
+
+class WarmUp:
+    """Loads the model and its cached prompt in the background, so the page never freezes."""
+
+    def __init__(self, bot: Assistant) -> None:
+        self._bot = bot
+        self.status = "Loading the model (first start assembles and checks it; this can take a minute)..."
+        self.ready = threading.Event()
+        self.error: str | None = None
+
+    def start(self) -> "WarmUp":
+        threading.Thread(target=self._run, name="warm-up", daemon=True).start()
+        return self
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._bot.ask("What is the essay about?")
+            self.status = f"Ready. The model loaded in {time.perf_counter() - started:.0f} s."
+        except (ModelError, ModelFileError) as exc:
+            self.error = str(exc)
+            self.status = f"The model could not be loaded: {exc}"
+        except Exception as exc:  # the page must say what went wrong, not hang
+            log.exception("warm-up failed")
+            self.error = str(exc)
+            self.status = f"The model could not be loaded: {exc}"
+        finally:
+            self.ready.set()
+
+
+def history_for_model(history: list[dict]) -> list[dict]:
+    """Drop the UI's own Sources messages and citation links before the model sees the history."""
+    out = []
+    for message in history or []:
+        if not isinstance(message, dict):
+            continue
+        if (message.get("metadata") or {}).get("title") == SOURCES_TITLE:
+            continue
+        content = message.get("content")
+        if isinstance(content, str):
+            content = unlink_citations(content)
+        out.append({"role": message.get("role"), "content": content})
+    return out
+
+
+def chat(bot: Assistant, message: str, history: list[dict], document: Document | None) -> Iterator[tuple]:
+    """Stream one answer: (chat messages, essay HTML) pairs, ending with the answer and its sources."""
+    title, text = (document.title, document.text) if document else ("", "")
+    plain = essay_html(title, text) if document else ""
+    try:
+        partial = ""
+        for event in bot.stream(message, history_for_model(history)):
+            if isinstance(event, str):
+                partial += event
+                yield partial, plain
+            else:
+                yield answer_messages(event), essay_html(title, text, _sources_in(event, document))
+    except InvalidInput as exc:
+        yield _notice(str(exc)), plain
+    except (ModelError, ModelFileError) as exc:
+        yield _notice(f"The model is not available: {exc}"), plain
+    except Exception:
+        log.exception("answering %r failed", message[:200] if isinstance(message, str) else message)
+        yield _notice("Something went wrong while answering. Please try again."), plain
+
+
+def _notice(text: str) -> dict:
+    return {"role": "assistant", "content": f"**Cannot answer.** {text}"}
+
+
+def _sources_in(answer: Answer, document: Document | None) -> list:
+    return [s for s in answer.sources if document and s.doc_id == document.id]
+
+
+def answer_messages(answer: Answer) -> list[dict]:
+    return [
+        {"role": "assistant", "content": link_citations(answer.text)},
+        {
+            "role": "assistant",
+            "content": sources_markdown(answer),
+            "metadata": {"title": SOURCES_TITLE, "status": "done"},
+        },
+    ]
+
+
+class FeedbackLog:
+    """Appends thumbs up/down with the question, answer, sources and settings to a JSONL file."""
+
+    def __init__(self, path: Path, settings: dict) -> None:
+        self.path = path
+        self._settings = settings
+        self._lock = threading.Lock()
+
+    def record(self, history: list[dict], index: int, liked: bool | None) -> dict:
+        answer_at = index[0] if isinstance(index, (list, tuple)) else index
+        question = next(
+            (m["content"] for m in reversed(history[:answer_at]) if m.get("role") == "user"), ""
+        )
+        answer, sources = "", ""
+        for m in history[answer_at:]:
+            if m.get("role") == "user":
+                break
+            if (m.get("metadata") or {}).get("title") == SOURCES_TITLE:
+                sources = unlink_citations(str(m.get("content", "")))
+            elif not answer:
+                answer = unlink_citations(str(m.get("content", "")))
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "liked": liked,
+            "question": question,
+            "answer": answer,
+            "sources": sources,
+            "settings": self._settings,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        return entry
+
+
+def example_questions(limit: int = 6) -> list[str]:
+    items = [i for i in load_dataset() if i.answerable and not i.history and "summary" not in i.tags]
+    return [i.question for i in items[:: max(1, len(items) // limit)]][:limit]
+
+
+def build_app(bot: Assistant, warm: WarmUp | None = None):
+    import gradio as gr
+
+    docs = bot.documents()
+    document = docs[0] if docs else None
+    feedback = FeedbackLog(
+        bot.settings.data_dir / "feedback.jsonl",
+        bot.settings.model_dump(mode="json", include={"model", "embedding", "k", "chunk_size", "chunk_overlap", "context_budget"}),
+    )
+    byline = ", ".join(x for x in (document.author, document.author_role, document.publisher) if x) if document else ""
+    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+
+    with gr.Blocks(title="essay-assistant", analytics_enabled=False) as app:
+        gr.Markdown(
+            f"## {document.title if document else 'essay-assistant'}\n{byline}\n\n"
+            "Answers come only from this essay, with numbered citations. When the essay does not say, the assistant says so."
+        )
+        status = gr.Markdown(warm.status if warm else "Ready.", elem_id="model-status")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                chatbot = gr.Chatbot(
+                    height=520, buttons=["copy"], feedback_options=("Like", "Dislike"), elem_id="chatbot", label="Chat"
+                )
+                essay = gr.HTML(essay_html(document.title, document.text) if document else "", render=False, elem_id="essay")
+
+                def respond(message: str, history: list[dict]):
+                    yield from chat(bot, message, history, document)
+
+                gr.ChatInterface(
+                    respond,
+                    chatbot=chatbot,
+                    textbox=gr.Textbox(placeholder="Ask about the essay...", max_length=bot.settings.max_question_chars, submit_btn=True, stop_btn=True),
+                    additional_outputs=[essay],
+                    examples=example_questions(),
+                    api_name="chat",
+                    concurrency_limit=1,
+                    fill_height=False,
+                    analytics_enabled=False,
+                )
+            with gr.Column(scale=2, min_width=320):
+                essay.render()
+
+        def on_like(history: list[dict], data: gr.LikeData) -> None:
+            feedback.record(history, data.index, data.liked)
+
+        chatbot.like(on_like, [chatbot], None, api_visibility="undocumented")
+
+        if warm:
+            timer = gr.Timer(1.0)
+
+            def poll():
+                return warm.status, gr.Timer(active=not warm.ready.is_set())
+
+            timer.tick(poll, None, [status, timer], api_visibility="undocumented", queue=False)
+
+    app.queue(default_concurrency_limit=1, max_size=100)
+    app.launch_kwargs = {"theme": theme, "css": CSS, "head": JS_HEAD}
+    return app
+
+
+def serve(bot: Assistant, host: str, port: int, auth: tuple[str, str] | None, *, block: bool = True):
+    warm = WarmUp(bot).start()
+    app = build_app(bot, warm)
+    app.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        share=False,
+        prevent_thread_lock=not block,
+        quiet=True,
+        show_error=False,
+        **app.launch_kwargs,
+    )
+    return app

@@ -1,0 +1,133 @@
+"""The web UI's behaviour as plain functions, on the fake chat model."""
+
+import json
+
+import pytest
+
+from assistant._rendering import SOURCES_TITLE, essay_html, link_citations, sources_markdown, unlink_citations
+from assistant._ui import FeedbackLog, answer_messages, chat, example_questions, history_for_model
+from fakes import fake_llm
+
+
+@pytest.fixture
+def ui_bot(make_assistant):
+    def make(*replies):
+        bot = make_assistant(*replies)
+        bot.ensure_index()
+        return bot, bot.documents()[0]
+
+    return make
+
+
+def test_chat_streams_then_ends_with_answer_sources_and_highlighted_essay(ui_bot):
+    bot, doc = ui_bot("They met in Singapore, Hanoi, and in the Demilitarized Zone [3].")
+    outputs = list(chat(bot, "Where have Trump and Kim met?", [], doc))
+    partials, (messages, essay) = outputs[:-1], outputs[-1]
+    assert partials and all(isinstance(p, str) for p, _ in partials)
+    answer, sources = messages
+    assert answer["content"].endswith('<a href="#cite-3" class="cite-link">[3]</a>.')
+    assert sources["metadata"]["title"] == SOURCES_TITLE
+    assert "<strong>The president has met with Kim three times already, in Singapore, Hanoi" in sources["content"]
+    assert 'id="cite-3"' in essay and '<mark class="cited" data-cites="3"' in essay
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [("   ", "question is empty"), ("why " * 700, "limit is 2,000")],
+)
+def test_bad_questions_become_readable_messages(ui_bot, message, expected):
+    bot, doc = ui_bot("unused")
+    (reply, essay), = list(chat(bot, message, [], doc))
+    assert reply["content"].startswith("**Cannot answer.**") and expected in reply["content"]
+    assert "Traceback" not in reply["content"] and "<mark" not in essay
+
+
+def test_a_failing_model_becomes_a_readable_message(make_assistant):
+    bot = make_assistant()
+    bot._llm = fake_llm()  # no replies left: the fake raises when called
+    bot.ensure_index()
+    (reply, _), = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
+    assert reply["content"] == "**Cannot answer.** Something went wrong while answering. Please try again."
+
+
+def test_history_from_the_ui_is_normalised_for_the_model(ui_bot):
+    history = [
+        {"role": "user", "content": "Where have they met?"},
+        *answer_messages_for("They met in Hanoi [2]."),
+        {"role": "user", "content": [{"type": "text", "text": "And when?"}]},
+    ]
+    cleaned = history_for_model(history)
+    assert cleaned == [
+        {"role": "user", "content": "Where have they met?"},
+        {"role": "assistant", "content": "They met in Hanoi [2]."},
+        {"role": "user", "content": [{"type": "text", "text": "And when?"}]},
+    ]
+
+
+def answer_messages_for(text):
+    from assistant._answer import Answer
+
+    return answer_messages(Answer(text, [], "q", "q"))
+
+
+def test_follow_up_reaches_the_model_with_clean_history(make_assistant):
+    from fakes import PromptRecorder
+
+    recorder = PromptRecorder()
+    bot = make_assistant(
+        "Moon Jae-in proposed another summit [1].", "Moon Jae-in proposed it in July [1].", recorder=recorder
+    )
+    bot.ensure_index()
+    doc = bot.documents()[0]
+    *_, (first, _) = chat(bot, "Who proposed another summit?", [], doc)
+    history = [{"role": "user", "content": "Who proposed another summit?"}, *first]
+    *_, (second, _) = chat(bot, "When did he propose it?", history, doc)
+    sent = recorder.calls[-1]
+    assert [m.type for m in sent] == ["system", "human", "ai", "human"]
+    assert sent[2].content == "Moon Jae-in proposed another summit [1]."  # links stripped, Sources dropped
+    assert "July" in second[0]["content"]
+
+
+def test_citation_links_round_trip():
+    text = "In Hanoi [2] and Singapore [10]."
+    assert unlink_citations(link_citations(text)) == text
+
+
+def test_essay_html_escapes_and_marks_overlapping_spans():
+    from assistant._answer import Source
+
+    text = "A <b>bold</b> claim. Second sentence. Third."
+    sources = [Source(1, "", "d", "t", 0, 20, 1.0), Source(2, "", "d", "t", 14, 37, 1.0)]
+    out = essay_html("T & co", text, sources)
+    assert "&lt;b&gt;bold&lt;/b&gt;" in out and "T &amp; co" in out
+    assert '<mark class="cited" data-cites="1 2"' in out  # the overlap belongs to both
+    assert out.index('id="cite-1"') < out.index('id="cite-2"')
+
+
+def test_feedback_is_appended_as_jsonl(tmp_path):
+    log = FeedbackLog(tmp_path / "feedback.jsonl", {"model": "local", "k": 4})
+    history = [
+        {"role": "user", "content": "Where have they met?"},
+        *answer_messages_for("They met in Hanoi [2]."),
+    ]
+    log.record(history, 1, True)
+    log.record(history, 1, False)
+    lines = [json.loads(x) for x in (tmp_path / "feedback.jsonl").read_text().splitlines()]
+    assert [x["liked"] for x in lines] == [True, False]
+    assert lines[0]["question"] == "Where have they met?"
+    assert lines[0]["answer"] == "They met in Hanoi [2]."
+    assert lines[0]["settings"] == {"model": "local", "k": 4}
+
+
+def test_examples_come_from_the_reference_questions():
+    from assistant._dataset import load_dataset
+
+    questions = {i.question for i in load_dataset() if i.answerable}
+    examples = example_questions()
+    assert 3 <= len(examples) <= 6 and set(examples) <= questions
+
+
+def test_sources_markdown_without_sources():
+    from assistant._answer import Answer
+
+    assert "No passage" in sources_markdown(Answer("The essay does not say.", [], "q", "q"))
