@@ -12,7 +12,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from ._answer import Answer, make_answer
-from ._chain import build_chain
+from ._chain import Chain, build_chain
 from ._documents import Document, DocumentError, load_document
 from ._embeddings import make_embeddings
 from ._indexing import IndexReport, index_paths
@@ -49,7 +49,7 @@ class Assistant:
         self._retriever = HybridRetriever(self._store)
         self._llm = llm
         self._prompts = prompts or Prompts.load()
-        self._chain: Runnable | None = None
+        self._chain: Chain | None = None
         self._chain_lock = threading.Lock()
 
     # Index -------------------------------------------------------------
@@ -90,7 +90,10 @@ class Assistant:
 
     @property
     def chain(self) -> Runnable:
-        """The LangChain runnable behind ``ask`` and ``stream``."""
+        """The LangChain runnable behind ``ask`` and ``stream``: question and history in; standalone, context, answer out."""
+        return self._parts().full
+
+    def _parts(self) -> Chain:
         with self._chain_lock:  # a UI warms up in the background while the first request may arrive
             if self._chain is None:
                 self.ensure_index()
@@ -116,10 +119,15 @@ class Assistant:
         answer the essay does not support is replaced (``Answer.grounded``).
         """
         inputs = self._inputs(question, history)
-        state: dict = {}
-        for part in self.chain.stream(inputs):
-            yield from self._absorb(state, part)
-        yield self._finish(inputs, state)
+        parts = self._parts()
+        prepared = parts.prepare.invoke(inputs)
+        text = ""
+        for chunk in parts.llm.stream(parts.prompt.invoke(prepared)):
+            delta = chunk.text
+            if delta:
+                text += delta
+                yield delta
+        yield self._finish(prepared, text)
 
     async def aask(self, question: str, history: list[dict] | None = None) -> Answer:
         answer = None
@@ -129,27 +137,21 @@ class Assistant:
 
     async def astream(self, question: str, history: list[dict] | None = None) -> AsyncIterator[str | Answer]:
         inputs = self._inputs(question, history)
-        state: dict = {}
-        async for part in self.chain.astream(inputs):
-            for delta in self._absorb(state, part):
+        parts = self._parts()
+        prepared = await parts.prepare.ainvoke(inputs)
+        text = ""
+        async for chunk in parts.llm.astream(await parts.prompt.ainvoke(prepared)):
+            delta = chunk.text
+            if delta:
+                text += delta
                 yield delta
-        yield self._finish(inputs, state)
+        yield self._finish(prepared, text)
 
-    @staticmethod
-    def _absorb(state: dict, part: dict) -> Iterator[str]:
-        for key, value in part.items():
-            if key == "answer":
-                state["answer"] = state.get("answer", "") + value
-                if value:
-                    yield value
-            elif key in ("standalone", "context"):
-                state[key] = value
-
-    def _finish(self, inputs: dict, state: dict) -> Answer:
+    def _finish(self, prepared: dict, text: str) -> Answer:
         return make_answer(
-            state.get("answer", ""),
-            question=inputs["question"],
-            standalone=state.get("standalone") or inputs["question"],
-            context=state.get("context", []),
+            text,
+            question=prepared["question"],
+            standalone=prepared["standalone"],
+            context=prepared["context"],
             declined=self._prompts.declined,
         )

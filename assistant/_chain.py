@@ -13,6 +13,8 @@ with the follow-up condensed into a standalone question.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
@@ -66,7 +68,25 @@ def _first_line(text: str) -> str:
     return lines[0].strip('"') if lines else ""
 
 
-def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts, settings: Settings) -> Runnable:
+@dataclass(frozen=True)
+class Chain:
+    """The whole chain, and the pieces a caller that streams drives itself.
+
+    ``prepare`` adds ``standalone`` and ``context``; ``prompt`` builds the
+    answer messages; ``llm`` streams the answer. Streaming the model
+    directly makes closing the stream (a stop button) stop generation at the
+    next token: inside a streamed LCEL sequence, LangChain drains the rest
+    of the model's output for tracing before the close returns (measured:
+    20 s to stop a long answer).
+    """
+
+    prepare: Runnable
+    prompt: Runnable
+    llm: Runnable
+    full: Runnable
+
+
+def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts, settings: Settings) -> Chain:
     condense = (
         RunnablePassthrough.assign(conversation=lambda x: format_conversation(x["history"]))
         | prompts.condense
@@ -90,11 +110,13 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
             "question": x["question"],
         }
 
-    answer = RunnableLambda(answer_inputs) | prompts.answer | llm | StrOutputParser()
-    return (
+    prompt = RunnableLambda(answer_inputs) | prompts.answer
+    prepare = (
         RunnablePassthrough.assign(standalone=standalone)
         .assign(standalone=lambda x: x["standalone"] or x["question"])  # an empty rewrite falls back
         .assign(context=lambda x: select_context(retriever, x["standalone"], settings))
-        .assign(answer=answer)
-        .with_config(run_name="essay_assistant")
     )
+    full = (prepare | RunnablePassthrough.assign(answer=prompt | llm | StrOutputParser())).with_config(
+        run_name="essay_assistant"
+    )
+    return Chain(prepare=prepare, prompt=prompt, llm=llm, full=full)

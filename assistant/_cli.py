@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
                    description="A terminal chat that streams answers and remembers the conversation. "
                    "Type /clear to forget it, /exit or Ctrl-D to leave.")
 
+    p = sub.add_parser("feedback", parents=[common], help="turn liked answers from the UI into eval cases",
+                       description="Read DATA_DIR/feedback.jsonl (thumbs from the web UI) and print liked answers "
+                       "as eval items (JSONL) to review and append to evals/qa.jsonl.")
+    p.add_argument("--file", type=Path, help="feedback file (default: DATA_DIR/feedback.jsonl)")
+
     p = sub.add_parser("serve", parents=[common], help="open the web UI (the default for `python -m assistant`)",
                        description="Serve the chat UI and its /chat API. Binds to 127.0.0.1 unless --host says otherwise.")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
@@ -159,6 +164,18 @@ def _cmd_chat(args, settings: Settings) -> int:
             print("\n(stopped)")
 
 
+def _cmd_feedback(args, settings: Settings) -> int:
+    from ._feedback import feedback_to_cases
+
+    path = args.file or settings.data_dir / "feedback.jsonl"
+    if not path.is_file():
+        print(f"error: no feedback yet at {path}; rate answers in the web UI first", file=sys.stderr)
+        return 2
+    for case in feedback_to_cases(path):
+        print(json.dumps(case, ensure_ascii=False))
+    return 0
+
+
 def _cmd_serve(args, settings: Settings) -> int:
     from ._assistant import Assistant
     from ._ui import serve
@@ -179,7 +196,7 @@ def _cmd_serve(args, settings: Settings) -> int:
     return 0
 
 
-_COMMANDS = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "serve": _cmd_serve}
+_COMMANDS = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "feedback": _cmd_feedback, "serve": _cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -63,4 +63,4 @@ def essay_html(title: str, text: str, sources: list[Source] = ()) -> str:
             out.append(f'<mark class="cited" data-cites="{label}" title="cited as [{label}]">{piece}</mark>')
         else:
             out.append(piece)
-    return f'<div class="essay"><h3>{html.escape(title)}</h3><div class="essay-text">{"".join(out)}</div></div>'
+    return f'<div class="essay" aria-label="{html.escape(title)}"><div class="essay-text">{"".join(out)}</div></div>'

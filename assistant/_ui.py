@@ -6,18 +6,17 @@ plain generator, so it is unit-tested without a browser.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from ._answer import Answer
 from ._assistant import Assistant
 from ._dataset import load_dataset
 from ._documents import Document
+from ._feedback import FeedbackLog
 from ._inputs import InvalidInput
 from ._llm import ModelError
 from ._model_file import ModelFileError
@@ -98,7 +97,9 @@ def history_for_model(history: list[dict]) -> list[dict]:
     return out
 
 
-def chat(bot: Assistant, message: str, history: list[dict], document: Document | None) -> Iterator[tuple]:
+def chat(
+    bot: Assistant, message: str, history: list[dict], document: Document | None, feedback: FeedbackLog | None = None
+) -> Iterator[tuple]:
     """Stream one answer: (chat messages, essay HTML) pairs, ending with the answer and its sources."""
     title, text = (document.title, document.text) if document else ("", "")
     plain = essay_html(title, text) if document else ""
@@ -109,7 +110,10 @@ def chat(bot: Assistant, message: str, history: list[dict], document: Document |
                 partial += event
                 yield partial, plain
             else:
-                yield answer_messages(event), essay_html(title, text, _sources_in(event, document))
+                messages = answer_messages(event)
+                if feedback:
+                    feedback.remember(messages[0]["content"], event)
+                yield messages, essay_html(title, text, _sources_in(event, document))
     except InvalidInput as exc:
         yield _notice(str(exc)), plain
     except (ModelError, ModelFileError) as exc:
@@ -138,41 +142,6 @@ def answer_messages(answer: Answer) -> list[dict]:
     ]
 
 
-class FeedbackLog:
-    """Appends thumbs up/down with the question, answer, sources and settings to a JSONL file."""
-
-    def __init__(self, path: Path, settings: dict) -> None:
-        self.path = path
-        self._settings = settings
-        self._lock = threading.Lock()
-
-    def record(self, history: list[dict], index: int, liked: bool | None) -> dict:
-        answer_at = index[0] if isinstance(index, (list, tuple)) else index
-        question = next(
-            (m["content"] for m in reversed(history[:answer_at]) if m.get("role") == "user"), ""
-        )
-        answer, sources = "", ""
-        for m in history[answer_at:]:
-            if m.get("role") == "user":
-                break
-            if (m.get("metadata") or {}).get("title") == SOURCES_TITLE:
-                sources = unlink_citations(str(m.get("content", "")))
-            elif not answer:
-                answer = unlink_citations(str(m.get("content", "")))
-        entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "liked": liked,
-            "question": question,
-            "answer": answer,
-            "sources": sources,
-            "settings": self._settings,
-        }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
-        return entry
-
-
 def example_questions(limit: int = 6) -> list[str]:
     items = [i for i in load_dataset() if i.answerable and not i.history and "summary" not in i.tags]
     return [i.question for i in items[:: max(1, len(items) // limit)]][:limit]
@@ -195,7 +164,7 @@ def build_app(bot: Assistant, warm: WarmUp | None = None):
             f"## {document.title if document else 'essay-assistant'}\n{byline}\n\n"
             "Answers come only from this essay, with numbered citations. When the essay does not say, the assistant says so."
         )
-        status = gr.Markdown(warm.status if warm else "Ready.", elem_id="model-status")
+        status = gr.Markdown((lambda: warm.status) if warm else "Ready.", elem_id="model-status")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(
@@ -204,7 +173,7 @@ def build_app(bot: Assistant, warm: WarmUp | None = None):
                 essay = gr.HTML(essay_html(document.title, document.text) if document else "", render=False, elem_id="essay")
 
                 def respond(message: str, history: list[dict]):
-                    yield from chat(bot, message, history, document)
+                    yield from chat(bot, message, history, document, feedback)
 
                 gr.ChatInterface(
                     respond,
@@ -221,7 +190,9 @@ def build_app(bot: Assistant, warm: WarmUp | None = None):
                 essay.render()
 
         def on_like(history: list[dict], data: gr.LikeData) -> None:
-            feedback.record(history, data.index, data.liked)
+            at = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+            question = next((m["content"] for m in reversed(history[:at]) if m.get("role") == "user"), "")
+            feedback.record(str(history[at].get("content", "")), str(question), data.liked)
 
         chatbot.like(on_like, [chatbot], None, api_visibility="undocumented")
 

@@ -156,3 +156,22 @@ def test_missing_citations_are_attached_from_the_passages(make_assistant):
     answer = bot.ask("Where have Trump and Kim met?")
     assert answer.sources and "Singapore, Hanoi, and in the Demilitarized Zone" in answer.sources[0].text
     assert answer.text.endswith(f"Zone [{answer.sources[0].citation}].")
+
+
+def test_closing_the_stream_stops_the_model(make_assistant):
+    """A stop button closes the stream; the model must stop too, not run to the end of its answer."""
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class TokenCounter(BaseCallbackHandler):
+        tokens = 0
+
+        def on_llm_new_token(self, token, **kwargs):
+            TokenCounter.tokens += 1
+
+    long_answer = " ".join(f"word{i}" for i in range(500))
+    bot = make_assistant(long_answer)
+    bot._llm = bot._llm.with_config(callbacks=[TokenCounter()])
+    stream = bot.stream("Write a long poem.")
+    assert next(stream) == "word0"
+    stream.close()
+    assert TokenCounter.tokens < 10  # the fake streams one word per token: 999 tokens if it ran on

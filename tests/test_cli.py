@@ -119,3 +119,16 @@ def test_chat_reports_bad_input_and_carries_on(fake_models, tmp_path: Path, caps
     captured = capsys.readouterr()
     assert "limit is 2,000" in captured.err
     assert "younger sister" in captured.out
+
+
+def test_feedback_command(tmp_path: Path, capsys):
+    import json
+
+    data = ["--data-dir", str(tmp_path)]
+    assert main(["feedback", *data]) == 2
+    assert "no feedback yet" in capsys.readouterr().err
+    entry = {"liked": True, "question": "Who is Kim Yo Jong?", "answer": "The essay does not say.", "sources": []}
+    (tmp_path / "feedback.jsonl").write_text(json.dumps(entry) + "\n", encoding="utf-8")
+    assert main(["feedback", *data]) == 0
+    case = json.loads(capsys.readouterr().out)
+    assert case["question"] == "Who is Kim Yo Jong?" and case["answerable"] is False

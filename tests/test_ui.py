@@ -5,7 +5,8 @@ import json
 import pytest
 
 from assistant._rendering import SOURCES_TITLE, essay_html, link_citations, sources_markdown, unlink_citations
-from assistant._ui import FeedbackLog, answer_messages, chat, example_questions, history_for_model
+from assistant._feedback import FeedbackLog, feedback_to_cases
+from assistant._ui import answer_messages, chat, example_questions, history_for_model
 from fakes import fake_llm
 
 
@@ -104,19 +105,24 @@ def test_essay_html_escapes_and_marks_overlapping_spans():
     assert out.index('id="cite-1"') < out.index('id="cite-2"')
 
 
-def test_feedback_is_appended_as_jsonl(tmp_path):
+def test_feedback_is_logged_with_sources_and_becomes_eval_cases(ui_bot, tmp_path):
+    bot, doc = ui_bot("They met in Singapore, Hanoi, and in the Demilitarized Zone [3].")
     log = FeedbackLog(tmp_path / "feedback.jsonl", {"model": "local", "k": 4})
-    history = [
-        {"role": "user", "content": "Where have they met?"},
-        *answer_messages_for("They met in Hanoi [2]."),
-    ]
-    log.record(history, 1, True)
-    log.record(history, 1, False)
+    *_, (messages, _) = chat(bot, "Where have Trump and Kim met?", [], doc, log)
+    log.record(messages[0]["content"], "Where have Trump and Kim met?", True)
+    log.record(messages[0]["content"], "Where have Trump and Kim met?", False)
     lines = [json.loads(x) for x in (tmp_path / "feedback.jsonl").read_text().splitlines()]
     assert [x["liked"] for x in lines] == [True, False]
-    assert lines[0]["question"] == "Where have they met?"
-    assert lines[0]["answer"] == "They met in Hanoi [2]."
-    assert lines[0]["settings"] == {"model": "local", "k": 4}
+    assert lines[0]["answer"] == "They met in Singapore, Hanoi, and in the Demilitarized Zone [3]."
+    assert lines[0]["sources"][0]["citation"] == 3 and lines[0]["settings"] == {"model": "local", "k": 4}
+
+    (case,) = feedback_to_cases(tmp_path / "feedback.jsonl")
+    assert case["question"] == "Where have Trump and Kim met?" and case["answerable"] is True
+    assert case["reference_answer"] == "They met in Singapore, Hanoi, and in the Demilitarized Zone."
+    assert case["supporting_quotes"] == [
+        "The president has met with Kim three times already, in Singapore, Hanoi, and in the Demilitarized Zone that separates the two Koreas."
+    ]
+    assert all(q in doc.text for q in case["supporting_quotes"])  # verbatim, so the eval validator accepts them
 
 
 def test_examples_come_from_the_reference_questions():

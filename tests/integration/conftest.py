@@ -60,3 +60,14 @@ def chroma_server(tmp_path_factory):
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(bot):
+    """The web UI on a free loopback port, served in this process on the warm session model."""
+    from assistant._ui import serve
+
+    port = _free_port()
+    app = serve(bot, "127.0.0.1", port, None, block=False)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()

@@ -1,0 +1,70 @@
+"""A real browser (Debian's headless Chromium, driven by Playwright) asks a question in the UI."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; .ci/run installs Debian's chromium package")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def test_question_answer_sources_and_highlight(browser, app_url):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url, wait_until="load")  # not "networkidle": Gradio keeps its queue connection open
+    page.get_by_text("Ready.", exact=False).wait_for(timeout=300_000)
+
+    box = page.get_by_placeholder("Ask about the essay...")
+    box.fill("Where have Trump and Kim met?")
+    box.press("Enter")
+
+    # The last streamed update carries the sources and the highlighted essay.
+    page.locator("#essay mark.cited").first.wait_for(timeout=300_000)
+    chat = page.locator("#chatbot")
+    assert "Singapore" in chat.inner_text()
+
+    page.get_by_text("Sources").first.click()  # collapsed text is not visible until opened
+    passage = chat.get_by_text("in Singapore, Hanoi, and in the Demilitarized Zone", exact=False).first
+    passage.wait_for(state="visible", timeout=10_000)
+
+    highlighted = " ".join(page.locator("#essay mark.cited").all_inner_texts())
+    assert "Singapore, Hanoi, and in the Demilitarized Zone" in highlighted
+
+    chat.locator("a.cite-link").first.click()  # a citation brings its passage into view
+    flashed = page.locator("#essay mark.cited.flash").first
+    flashed.wait_for(timeout=10_000)
+    assert flashed.is_visible()
+    page.screenshot(path=str(ARTIFACTS / "ui.png"), full_page=True)
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844})
+    phone.goto(app_url, wait_until="load")
+    phone.get_by_placeholder("Ask about the essay...").wait_for()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390 + 1  # no sideways scrolling
+    phone.screenshot(path=str(ARTIFACTS / "ui-phone.png"), full_page=True)
