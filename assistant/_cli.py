@@ -192,7 +192,11 @@ def _cmd_serve(args, settings: Settings) -> int:
     bot = Assistant(settings)
     shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     print(f"essay-assistant is running at http://{shown}:{args.port} (Ctrl-C to stop)", flush=True)
-    serve(bot, args.host, args.port, auth)
+    try:
+        serve(bot, args.host, args.port, auth)
+    except OSError as exc:
+        print(f"error: cannot serve on {args.host}:{args.port}: {exc}. Is the port in use? Try --port.", file=sys.stderr)
+        return 2
     return 0
 
 

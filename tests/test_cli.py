@@ -132,3 +132,42 @@ def test_feedback_command(tmp_path: Path, capsys):
     assert main(["feedback", *data]) == 0
     case = json.loads(capsys.readouterr().out)
     assert case["question"] == "Who is Kim Yo Jong?" and case["answerable"] is False
+
+
+@pytest.fixture
+def fake_serve(monkeypatch, fake_models):
+    fake_models()
+    calls = []
+    monkeypatch.setattr("assistant._ui.serve", lambda bot, host, port, auth: calls.append((host, port, auth)))
+    return calls
+
+
+def test_serve_binds_to_loopback_by_default_and_prints_the_url(fake_serve, tmp_path: Path, capsys):
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 0
+    assert fake_serve == [("127.0.0.1", 7860, None)]
+    assert "http://127.0.0.1:7860" in capsys.readouterr().out
+
+
+def test_serve_warns_when_public_without_auth(fake_serve, tmp_path: Path, caplog):
+    assert main(["serve", "--host", "0.0.0.0", "--port", "9000", "--data-dir", str(tmp_path)]) == 0
+    assert "without --auth" in caplog.text
+    caplog.clear()
+    assert main(["serve", "--host", "0.0.0.0", "--auth", "reader:secret", "--data-dir", str(tmp_path)]) == 0
+    assert fake_serve[-1] == ("0.0.0.0", 7860, ("reader", "secret"))
+    assert "without --auth" not in caplog.text
+
+
+def test_serve_rejects_malformed_auth(fake_serve, tmp_path: Path, capsys):
+    assert main(["serve", "--auth", "justauser", "--data-dir", str(tmp_path)]) == 2
+    assert "USER:PASS" in capsys.readouterr().err and fake_serve == []
+
+
+def test_serve_explains_a_busy_port(monkeypatch, fake_models, tmp_path: Path, capsys):
+    fake_models()
+
+    def busy(*args):
+        raise OSError("Cannot find empty port in range: 7860-7860")
+
+    monkeypatch.setattr("assistant._ui.serve", busy)
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 2
+    assert "Is the port in use?" in capsys.readouterr().err
