@@ -1,4 +1,4 @@
-"""The ``essay-assistant`` command line: index, ask, chat, serve.
+"""The ``essay-assistant`` command line: index, ask, chat, eval, feedback, serve.
 
 Flags override ``ESSAY_ASSISTANT_*`` environment variables, which override
 the defaults in ``Settings``.
@@ -75,6 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("chat", parents=[common], help="chat in the terminal, with follow-up questions",
                    description="A terminal chat that streams answers and remembers the conversation. "
                    "Type /clear to forget it, /exit or Ctrl-D to leave.")
+
+    p = sub.add_parser("eval", parents=[common], help="score answers against the reference Q&A",
+                       description="Run the reference Q&A through the assistant (on a fresh temporary index of the "
+                       "bundled essay), print a summary and write JSON and Markdown reports.")
+    p.add_argument("--dataset", type=Path, help="eval items, JSONL (default: the bundled evals/qa.jsonl)")
+    p.add_argument("--out", type=Path, default=Path("eval-reports"), help="report directory (default: eval-reports)")
+    p.add_argument("--limit", type=int, help="only the first N items (a quick look; the gate needs all)")
+    p.add_argument("--baseline", type=Path, help="baseline JSON (default for --check: the bundled evals/baseline.json)")
+    p.add_argument("--check", action="store_true", help="exit 1 if the run regresses against the baseline")
+    p.add_argument("--update-baseline", action="store_true", help="write this run as the new baseline to --baseline")
+    p.add_argument("--compare", nargs="+", metavar="KEY=VALUE[,KEY=VALUE]",
+                   help="run several configurations side by side, e.g. --compare k=2 k=4 chunk_size=600,chunk_overlap=100")
 
     p = sub.add_parser("feedback", parents=[common], help="turn liked answers from the UI into eval cases",
                        description="Read DATA_DIR/feedback.jsonl (thumbs from the web UI) and print liked answers "
@@ -164,6 +176,68 @@ def _cmd_chat(args, settings: Settings) -> int:
             print("\n(stopped)")
 
 
+def _parse_overrides(spec: str) -> dict:
+    overrides = {}
+    for pair in spec.split(","):
+        key, sep, value = pair.partition("=")
+        if not sep or key.strip() not in Settings.model_fields:
+            raise ValueError(f"--compare {spec!r}: expected KEY=VALUE pairs with keys from the settings, e.g. k=4")
+        overrides[key.strip()] = value.strip()
+    return overrides
+
+
+def _cmd_eval(args, settings: Settings) -> int:
+    from importlib import resources
+
+    from ._dataset import load_dataset, validate_dataset
+    from ._documents import default_essay_path, load_document
+    from ._evaluation import run_eval
+    from ._gate import check, write_baseline
+    from ._report import summary_table, write_reports
+
+    items = load_dataset(args.dataset)
+    problems = validate_dataset(items, load_document(default_essay_path()).text)
+    if problems:
+        print("error: the dataset is invalid:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    items = items[: args.limit] if args.limit else items
+    if args.compare:
+        try:
+            configs = {spec: Settings(**(settings.model_dump() | _parse_overrides(spec))) for spec in args.compare}
+        except (ValueError, ValidationError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        reports = {}
+        for spec, config in configs.items():
+            log.info("running configuration %s", spec)
+            reports[spec] = run_eval(items, config, dataset_path=args.dataset)
+            write_reports(reports[spec], args.out, "compare-" + "".join(c if c.isalnum() else "_" for c in spec))
+        print(summary_table({spec: r["aggregate"] for spec, r in reports.items()}))
+        return 0
+
+    report = run_eval(items, settings, dataset_path=args.dataset)
+    json_path, md_path = write_reports(report, args.out)
+    print(summary_table({"this run": report["aggregate"]}))
+    print(f"\nreports: {json_path}, {md_path}")
+    if args.update_baseline:
+        if not args.baseline:
+            print("error: --update-baseline needs --baseline PATH to write to", file=sys.stderr)
+            return 2
+        if args.limit:
+            print("error: a baseline must cover every item; drop --limit", file=sys.stderr)
+            return 2
+        write_baseline(report, args.baseline)
+        print(f"baseline written to {args.baseline}")
+    if args.check:
+        baseline_path = args.baseline or Path(str(resources.files("assistant.evals").joinpath("baseline.json")))
+        failures = check(report, json.loads(Path(baseline_path).read_text(encoding="utf-8")))
+        for failure in failures:
+            print(f"REGRESSION: {failure}", file=sys.stderr)
+        print(f"gate against {baseline_path}: {'FAILED' if failures else 'passed'}")
+        return 1 if failures else 0
+    return 0
+
+
 def _cmd_feedback(args, settings: Settings) -> int:
     from ._feedback import feedback_to_cases
 
@@ -200,7 +274,14 @@ def _cmd_serve(args, settings: Settings) -> int:
     return 0
 
 
-_COMMANDS = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "feedback": _cmd_feedback, "serve": _cmd_serve}
+_COMMANDS = {
+    "index": _cmd_index,
+    "ask": _cmd_ask,
+    "chat": _cmd_chat,
+    "eval": _cmd_eval,
+    "feedback": _cmd_feedback,
+    "serve": _cmd_serve,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

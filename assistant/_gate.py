@@ -1,0 +1,66 @@
+"""Compare an eval report with a committed baseline and list every regression.
+
+A baseline is a report reduced to what the gate needs: the aggregate
+metrics, each item's verdict, and the tolerance allowed per metric.
+Updating it is a separate, explicit action (``--update-baseline``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+# Higher is better for all of these; a drop beyond the tolerance fails. Latency is not gated:
+# these machines are shared and noisy, so timings are reported, never asserted.
+TOLERANCES = {
+    "answerable_accuracy": 0.04,
+    "refusal_recall": 0.0,
+    "refusal_precision": 0.05,
+    "offtopic_injection_declined": 0.0,
+    "facts_recall": 0.04,
+    "token_f1": 0.03,
+    "hit_at_k": 0.02,
+    "recall_at_k": 0.02,
+    "mrr": 0.03,
+    "citations_valid": 0.02,
+    "citations_support_quote": 0.05,
+    "groundedness": 0.05,
+}
+
+
+def make_baseline(report: dict) -> dict:
+    return {
+        "meta": report["meta"],
+        "tolerances": TOLERANCES,
+        "aggregate": {k: report["aggregate"].get(k) for k in TOLERANCES},
+        "items": {r["id"]: {"passed": r["passed"], "required": r.get("required", False)} for r in report["items"]},
+    }
+
+
+def write_baseline(report: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(make_baseline(report), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def check(report: dict, baseline: dict) -> list[str]:
+    """Every reason the report is worse than the baseline; empty means the gate passes."""
+    failures = []
+    ids = Counter(r["id"] for r in report["items"])
+    failures += [f"duplicate item id {i!r} in the report" for i, n in ids.items() if n > 1]
+    by_id = {r["id"]: r for r in report["items"]}
+    failures += [f"item {i!r} is in the baseline but missing from the run" for i in baseline["items"] if i not in by_id]
+    failures += [f"item {r['id']!r} crashed: {r['crashed']}" for r in report["items"] if "crashed" in r]
+    for item_id, before in baseline["items"].items():
+        now = by_id.get(item_id)
+        if now and before["required"] and before["passed"] and not now["passed"]:
+            failures.append(f"required item {item_id!r} regressed: it passed in the baseline and fails now")
+    for metric, tolerance in baseline.get("tolerances", TOLERANCES).items():
+        was, now = baseline["aggregate"].get(metric), report["aggregate"].get(metric)
+        if was is None:
+            continue
+        if now is None:
+            failures.append(f"{metric} is missing from the run (baseline {was})")
+        elif now < was - tolerance - 1e-9:
+            failures.append(f"{metric} dropped from {was} to {now} (tolerance {tolerance})")
+    return failures
