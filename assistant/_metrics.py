@@ -96,6 +96,8 @@ def groundedness(answer: str, cited_texts: Sequence[str]) -> float | None:
     content words and all of its names and numbers. ``None`` when the
     answer makes no claim (a decline).
     """
+    if is_decline(answer):
+        return None
     passages = [set(tokenize(t)) for t in cited_texts]
     claims = supported = 0
     for start, end in sentence_spans(answer):

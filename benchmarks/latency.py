@@ -20,11 +20,7 @@ from pathlib import Path
 
 from assistant import Assistant, Settings
 from assistant._dataset import load_dataset
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+from assistant._metrics import percentile
 
 
 def main() -> None:

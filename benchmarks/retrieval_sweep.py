@@ -21,24 +21,10 @@ from assistant._chunking import split_document
 from assistant._dataset import load_dataset
 from assistant._documents import default_essay_path, load_document
 from assistant._embeddings import make_embeddings
+from assistant._metrics import quote_spans, retrieval_scores
 from assistant._retrieval import HybridRetriever
 from assistant._settings import Settings
 from assistant._store import ChunkStore, make_client
-
-
-def quote_spans(text: str, quotes: list[str]) -> list[tuple[int, int]]:
-    spans = []
-    for q in quotes:
-        at = text.find(q)
-        if at < 0:
-            raise ValueError(f"quote not in essay: {q[:50]!r}")
-        spans.append((at, at + len(q)))
-    return spans
-
-
-def covers(start: int, end: int, span: tuple[int, int]) -> bool:
-    overlap = min(end, span[1]) - max(start, span[0])
-    return overlap >= (span[1] - span[0]) / 2
 
 
 def query_text(item) -> str:
@@ -48,22 +34,17 @@ def query_text(item) -> str:
 
 
 def evaluate(retrieve, doc_text, items, k):
-    hits, recalls, rrs, chars, secs = [], [], [], [], []
+    scores, chars, secs = [], [], []
     for item in items:
-        spans = quote_spans(doc_text, item.supporting_quotes)
         t0 = time.perf_counter()
         ranked = retrieve(query_text(item), k)
         secs.append(time.perf_counter() - t0)
-        found = [[covers(c.start, c.end, s) for s in spans] for c in ranked]
-        hit_ranks = [r for r, row in enumerate(found, start=1) if any(row)]
-        hits.append(1.0 if hit_ranks else 0.0)
-        recalls.append(sum(any(row[j] for row in found) for j in range(len(spans))) / len(spans))
-        rrs.append(1.0 / hit_ranks[0] if hit_ranks else 0.0)
+        scores.append(retrieval_scores([(c.start, c.end) for c in ranked], quote_spans(doc_text, item.supporting_quotes), k))
         chars.append(sum(len(c.text) for c in ranked))
     return {
-        "hit@k": statistics.mean(hits),
-        "recall@k": statistics.mean(recalls),
-        "mrr": statistics.mean(rrs),
+        "hit@k": statistics.mean(s["hit"] for s in scores),
+        "recall@k": statistics.mean(s["recall"] for s in scores),
+        "mrr": statistics.mean(s["rr"] for s in scores),
         "chars": statistics.mean(chars),
         "ms_p50": 1000 * statistics.median(secs),
     }

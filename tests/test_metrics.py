@@ -68,7 +68,7 @@ PASSAGE = "The president has met with Kim three times already, in Singapore, Han
         ("They met in Singapore and Hanoi [1]. They also met in Seoul in 2019 [1].", [PASSAGE], 0.5),  # new names
         ("They met in Singapore and Hanoi.", [], 0.0),  # a claim with nothing cited is unsupported
         ("Cats are wonderful pets that sleep all day.", [PASSAGE], 0.0),
-        ("The essay does not say.", [], 0.0),
+        ("The essay does not say.", [], None),  # a decline makes no claim
         ("Yes.", [PASSAGE], None),  # no claim to check
     ],
 )
