@@ -17,7 +17,7 @@ from ._documents import Document, DocumentError, load_document
 from ._embeddings import make_embeddings
 from ._indexing import IndexReport, index_paths
 from ._inputs import clean_question, normalise_history
-from ._llm import make_chat_model
+from ._llm import describe_unreachable, make_chat_model, unreachable
 from ._prompts import Prompts
 from ._retrieval import HybridRetriever
 from ._settings import Settings
@@ -43,8 +43,11 @@ class Assistant:
         prompts: Prompts | None = None,
     ) -> None:
         self.settings = settings or Settings()
-        embeddings = embeddings or make_embeddings(self.settings.embedding)
-        embedding_name = getattr(embeddings, "name", None) or type(embeddings).__name__
+        if embeddings is None:
+            embeddings = make_embeddings(self.settings.embedding, self.settings.embedding_base_url)
+            embedding_name = self.settings.embedding
+        else:
+            embedding_name = getattr(embeddings, "name", None) or type(embeddings).__name__
         self._store = ChunkStore(make_client(self.settings), self.settings.collection, embeddings, embedding_name)
         self._retriever = HybridRetriever(self._store)
         self._llm = llm
@@ -120,13 +123,18 @@ class Assistant:
         """
         inputs = self._inputs(question, history)
         parts = self._parts()
-        prepared = parts.prepare.invoke(inputs)
         text = ""
-        for chunk in parts.llm.stream(parts.prompt.invoke(prepared)):
-            delta = chunk.text
-            if delta:
-                text += delta
-                yield delta
+        try:
+            prepared = parts.prepare.invoke(inputs)
+            for chunk in parts.llm.stream(parts.prompt.invoke(prepared)):
+                delta = chunk.text
+                if delta:
+                    text += delta
+                    yield delta
+        except Exception as exc:
+            if unreachable(exc):
+                raise describe_unreachable(self.settings, exc) from None
+            raise
         yield self._finish(prepared, text)
 
     async def aask(self, question: str, history: list[dict] | None = None) -> Answer:
@@ -138,13 +146,18 @@ class Assistant:
     async def astream(self, question: str, history: list[dict] | None = None) -> AsyncIterator[str | Answer]:
         inputs = self._inputs(question, history)
         parts = self._parts()
-        prepared = await parts.prepare.ainvoke(inputs)
         text = ""
-        async for chunk in parts.llm.astream(await parts.prompt.ainvoke(prepared)):
-            delta = chunk.text
-            if delta:
-                text += delta
-                yield delta
+        try:
+            prepared = await parts.prepare.ainvoke(inputs)
+            async for chunk in parts.llm.astream(await parts.prompt.ainvoke(prepared)):
+                delta = chunk.text
+                if delta:
+                    text += delta
+                    yield delta
+        except Exception as exc:
+            if unreachable(exc):
+                raise describe_unreachable(self.settings, exc) from None
+            raise
         yield self._finish(prepared, text)
 
     def _finish(self, prepared: dict, text: str) -> Answer:

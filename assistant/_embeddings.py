@@ -80,8 +80,17 @@ def _tokenizer_path() -> Path:
 _BUILTIN = {"minilm": MiniLMEmbeddings}
 
 
-def make_embeddings(name: str) -> Embeddings:
-    try:
+def make_embeddings(name: str, base_url: str | None = None) -> Embeddings:
+    """A bundled embedding by name, or any LangChain ``provider:model`` through ``init_embeddings``.
+
+    The store records ``name`` with its vectors and refuses a different one.
+    """
+    if name in _BUILTIN:
         return _BUILTIN[name]()
-    except KeyError:
-        raise ValueError(f"unknown embedding {name!r}; choose one of: {', '.join(_BUILTIN)}") from None
+    if ":" not in name:
+        raise ValueError(f"unknown embedding {name!r}; use one of {', '.join(_BUILTIN)} or 'provider:model'")
+    try:
+        from langchain.embeddings import init_embeddings
+    except ImportError:
+        raise ValueError(f"provider embeddings need LangChain: pip install 'essay-assistant[{name.split(':')[0]}]'") from None
+    return init_embeddings(name, **({"base_url": base_url} if base_url else {}))

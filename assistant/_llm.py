@@ -16,6 +16,23 @@ class ModelError(RuntimeError):
     """The configured model cannot be used; the message says how to fix it."""
 
 
+_UNREACHABLE = ("APIConnectionError", "APITimeoutError", "ConnectError", "ConnectTimeout", "ReadTimeout",
+                "TimeoutException", "ConnectionError", "TimeoutError")
+
+
+def unreachable(exc: BaseException) -> bool:
+    """A remote model that is down or too slow, whichever client library reports it."""
+    return any(cls.__name__ in _UNREACHABLE for cls in type(exc).__mro__)
+
+
+def describe_unreachable(settings: Settings, exc: BaseException) -> ModelError:
+    where = f" at {settings.base_url}" if settings.base_url else ""
+    return ModelError(
+        f"the model server{where} did not answer ({type(exc).__name__}) after {settings.max_retries} retries "
+        f"and a {settings.request_timeout:g} s timeout. Check that it is running and reachable, or use --model local."
+    )
+
+
 def make_chat_model(settings: Settings) -> BaseChatModel:
     name = settings.model
     if name == LOCAL_MODEL or name.endswith(".gguf"):
@@ -38,7 +55,13 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         raise ModelError(
             f"provider models need LangChain's integrations: pip install 'essay-assistant[{provider}]'"
         ) from None
-    kwargs = {"temperature": settings.temperature, "max_tokens": settings.max_answer_tokens}
+    provider = name.split(":", 1)[0]
+    kwargs: dict = {"temperature": settings.temperature, "max_tokens": settings.max_answer_tokens}
+    if provider == "ollama":
+        kwargs = {"temperature": settings.temperature, "num_predict": settings.max_answer_tokens,
+                  "client_kwargs": {"timeout": settings.request_timeout}}
+    else:  # OpenAI-compatible servers and hosted APIs: the client retries with exponential backoff
+        kwargs |= {"timeout": settings.request_timeout, "max_retries": settings.max_retries}
     if settings.base_url:
         kwargs["base_url"] = settings.base_url
     try:

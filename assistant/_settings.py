@@ -42,7 +42,13 @@ class Settings(BaseSettings):
         description="'local' (bundled Qwen2.5-Coder-1.5B), a path to a .gguf file, or a LangChain 'provider:model'.",
     )
     base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server for provider models.")
-    embedding: str = Field("minilm", description="Embedding model: 'minilm' (bundled all-MiniLM-L6-v2 int8).")
+    embedding: str = Field(
+        "minilm",
+        description="'minilm' (bundled all-MiniLM-L6-v2 int8) or a LangChain 'provider:model' such as 'openai:text-embedding-3-small'.",
+    )
+    request_timeout: float = Field(60.0, gt=0, description="Seconds to wait for a remote model before giving up.")
+    max_retries: int = Field(2, ge=0, le=10, description="Retries, with backoff, when a remote model fails to answer.")
+    embedding_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible embeddings server.")
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_answer_tokens: int = Field(320, ge=16, le=4096, description="Upper bound on an answer's length in tokens.")
     n_ctx: int = Field(4096, ge=512, description="Context window of the local model, in tokens.")

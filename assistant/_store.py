@@ -6,9 +6,12 @@ Chroma's default embedding would try to download a model.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
@@ -20,6 +23,8 @@ from ._settings import Settings
 
 log = logging.getLogger(__name__)
 _EMBEDDING_KEY = "embedding"
+_LOCK_NAME = ".essay-assistant.lock"
+_held_locks: dict[Path, int] = {}  # store directory -> open lock file descriptor, for this process's lifetime
 
 
 class StoreError(RuntimeError):
@@ -50,7 +55,32 @@ def make_client(settings: Settings) -> chromadb.ClientAPI:
         return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
     path = settings.resolved_chroma_path
     path.mkdir(parents=True, exist_ok=True)
+    _lock_store(path.resolve())
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def _lock_store(path: Path) -> None:
+    """Claim the embedded store for this process.
+
+    Embedded Chroma is single-process: a second process on the same
+    directory can hang or corrupt it. Fail at once with the way out instead.
+    """
+    if path in _held_locks:
+        return
+    fd = os.open(path / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise StoreError(
+            f"the embedded store {path} is in use by process {holder}. Embedded Chroma serves one process; "
+            f"stop that process, or run a Chroma server (chroma run --path {path} --host 127.0.0.1 --port 8000) "
+            "and set ESSAY_ASSISTANT_CHROMA_HOST=127.0.0.1 for every process"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    _held_locks[path] = fd
 
 
 class ChunkStore:

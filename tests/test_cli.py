@@ -70,7 +70,7 @@ def fake_models(monkeypatch):
 
     def install(*replies):
         monkeypatch.setattr(module, "make_chat_model", lambda settings: fake_llm(*replies, recorder=recorder))
-        monkeypatch.setattr(module, "make_embeddings", lambda name: HashingEmbeddings())
+        monkeypatch.setattr(module, "make_embeddings", lambda *args: HashingEmbeddings())
         return recorder
 
     return install

@@ -95,7 +95,7 @@ def test_cli_eval_writes_reports_and_gates(monkeypatch, tmp_path: Path, capsys):
     dataset = tmp_path / "qa.jsonl"
     dataset.write_text("\n".join(json.dumps(i.__dict__) for i in (MET, WAR)) + "\n", encoding="utf-8")
     replies = ["They met in Singapore, Hanoi, and in the Demilitarized Zone [3].", "The essay does not say."]
-    monkeypatch.setattr(module, "make_embeddings", lambda name: HashingEmbeddings())
+    monkeypatch.setattr(module, "make_embeddings", lambda *args: HashingEmbeddings())
     monkeypatch.setattr(module, "make_chat_model", lambda s: fake_llm(*replies))
     args = ["eval", "--dataset", str(dataset), "--out", str(tmp_path / "out"), "--baseline", str(tmp_path / "b.json")]
     assert main([*args, "--update-baseline"]) == 0

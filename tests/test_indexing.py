@@ -81,3 +81,31 @@ def test_collection_uses_cosine_space(settings, embeddings):
     bot = Assistant(settings, embeddings=embeddings)
     config = bot._store._collection.configuration
     assert config["hnsw"]["space"] == "cosine"
+
+
+def test_a_second_process_on_the_embedded_store_gets_a_clear_error(settings, embeddings, tmp_path: Path):
+    import subprocess
+    import sys
+    import textwrap
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            from pathlib import Path
+            from assistant import Settings
+            from assistant._store import make_client
+            make_client(Settings(data_dir=Path({str(settings.data_dir)!r})))
+            print("holding", flush=True)
+            time.sleep(60)
+        """)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(StoreError, match=rf"in use by process {holder.pid}.*chroma run"):
+            Assistant(settings, embeddings=embeddings)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert Assistant(settings, embeddings=embeddings).chunk_count == 0  # free again once the holder is gone

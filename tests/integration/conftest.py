@@ -71,3 +71,41 @@ def app_url(bot):
     app = serve(bot, "127.0.0.1", port, None, block=False)
     yield f"http://127.0.0.1:{port}/"
     app.close()
+
+
+def wait_for_http(url: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"process for {url} exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"{url} did not come up within {timeout:.0f} s")
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory):
+    """llama.cpp's own OpenAI-compatible server on loopback, serving the bundled GGUF."""
+    from assistant import Settings
+    from assistant._model_file import ensure_model_file
+
+    model = ensure_model_file(Settings().cache_dir)
+    port = _free_port()
+    log = open(tmp_path_factory.mktemp("llama-log") / "server.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
+         "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 2), "--model_alias", "qwen"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/v1/models", 180, proc)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

@@ -1,0 +1,54 @@
+"""Two app workers sharing one Chroma server and one model server, driven through gradio_client."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from gradio_client import Client
+
+from conftest import _free_port, wait_for_http
+
+pytestmark = pytest.mark.integration
+
+
+def test_two_workers_share_the_store_and_the_model(chroma_server, llama_server, tmp_path):
+    host, port = chroma_server
+    env = os.environ | {
+        "ESSAY_ASSISTANT_CHROMA_HOST": host,
+        "ESSAY_ASSISTANT_CHROMA_PORT": str(port),
+        "ESSAY_ASSISTANT_COLLECTION": "workers",
+        "ESSAY_ASSISTANT_MODEL": "openai:qwen",
+        "ESSAY_ASSISTANT_BASE_URL": llama_server,
+        "OPENAI_API_KEY": "not-needed-locally",
+    }
+    ports = [_free_port(), _free_port()]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "assistant", "serve", "--port", str(p), "--data-dir", str(tmp_path / f"w{i}")],
+            env=env,
+            stdout=open(tmp_path / f"w{i}.log", "wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for i, p in enumerate(ports)
+    ]
+    try:
+        for p, w in zip(ports, workers):
+            wait_for_http(f"http://127.0.0.1:{p}/", 240, w)
+        answers = []
+        for p in ports:
+            messages, _ = Client(f"http://127.0.0.1:{p}/", verbose=False).predict(
+                message="Where have Trump and Kim met?", api_name="/chat"
+            )
+            answers.append(messages)
+        for answer, sources in answers:
+            assert re.search("Singapore", answer["content"]) and re.search("Hanoi", answer["content"]), answer
+            assert "Singapore, Hanoi, and in the Demilitarized Zone" in sources["content"]
+        assert answers[0][1] == answers[1][1], "both workers cite the same passages from the shared store"
+        assert not (tmp_path / "w0" / "chroma").exists() and not (tmp_path / "w1" / "chroma").exists()
+    finally:
+        for w in workers:
+            w.terminate()
+        for w in workers:
+            w.wait(timeout=30)
