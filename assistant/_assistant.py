@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -124,17 +125,12 @@ class Assistant:
         inputs = self._inputs(question, history)
         parts = self._parts()
         text = ""
-        try:
+        with self._remote_errors():
             prepared = parts.prepare.invoke(inputs)
             for chunk in parts.llm.stream(parts.prompt.invoke(prepared)):
-                delta = chunk.text
-                if delta:
+                if delta := chunk.text:
                     text += delta
                     yield delta
-        except Exception as exc:
-            if unreachable(exc):
-                raise describe_unreachable(self.settings, exc) from None
-            raise
         yield self._finish(prepared, text)
 
     async def aask(self, question: str, history: list[dict] | None = None) -> Answer:
@@ -147,18 +143,23 @@ class Assistant:
         inputs = self._inputs(question, history)
         parts = self._parts()
         text = ""
-        try:
+        with self._remote_errors():
             prepared = await parts.prepare.ainvoke(inputs)
             async for chunk in parts.llm.astream(await parts.prompt.ainvoke(prepared)):
-                delta = chunk.text
-                if delta:
+                if delta := chunk.text:
                     text += delta
                     yield delta
+        yield self._finish(prepared, text)
+
+    @contextmanager
+    def _remote_errors(self) -> Iterator[None]:
+        """A remote model that is down becomes one clear ``ModelError``, whichever client reported it."""
+        try:
+            yield
         except Exception as exc:
             if unreachable(exc):
                 raise describe_unreachable(self.settings, exc) from None
             raise
-        yield self._finish(prepared, text)
 
     def _finish(self, prepared: dict, text: str) -> Answer:
         return make_answer(
