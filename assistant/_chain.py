@@ -39,6 +39,28 @@ def select_context(retriever: HybridRetriever, query: str, settings: Settings) -
     return retriever.search(query, settings.k)
 
 
+PROMPT_OVERHEAD_CHARS = 2000  # the prompt files and chat-template tokens, rounded up
+
+
+def fit_history(history: list[BaseMessage], settings: Settings, fixed_chars: int) -> list[BaseMessage]:
+    """Drop the oldest turns until the prompt and the longest answer fit the model's context window.
+
+    Characters stand in for tokens at a conservative 3 per token, so a long
+    conversation is trimmed rather than failing with a context overflow.
+    """
+    budget = (settings.n_ctx - settings.max_answer_tokens) * 3 - fixed_chars
+    kept: list[BaseMessage] = []
+    for message in reversed(history):
+        budget -= len(message.text)
+        if budget < 0:
+            break
+        kept.append(message)
+    kept.reverse()
+    while kept and kept[0].type != "human":  # start with a user turn, as chat templates expect
+        kept.pop(0)
+    return kept
+
+
 def format_passages(context: list[Passage]) -> str:
     several = len({p.chunk.doc_id for p in context}) > 1
     lines = []
@@ -103,10 +125,12 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
     )
 
     def answer_inputs(x: dict) -> dict:
+        passages = format_passages(x["context"])
+        fixed = len(passages) + len(x["question"]) + PROMPT_OVERHEAD_CHARS
         return {
             "documents": describe_documents(x["context"]),
-            "passages": format_passages(x["context"]),
-            "history": x["history"],
+            "passages": passages,
+            "history": fit_history(x["history"], settings, fixed),
             "question": x["question"],
         }
 

@@ -175,3 +175,18 @@ def test_closing_the_stream_stops_the_model(make_assistant):
     assert next(stream) == "word0"
     stream.close()
     assert TokenCounter.tokens < 10  # the fake streams one word per token: 999 tokens if it ran on
+
+
+def test_a_long_history_is_trimmed_to_fit_the_context_window(make_assistant):
+    recorder = PromptRecorder()
+    bot = make_assistant("Kim Yo Jong is the younger sister of Kim Jong-un [1].", recorder=recorder, n_ctx=4096)
+    history = []
+    for i in range(6):
+        history += [{"role": "user", "content": f"question {i} " + "x" * 1500}, {"role": "assistant", "content": f"answer {i}"}]
+    bot.ask("Who is Kim Yo Jong?", history=history)
+    sent = recorder.calls[0]
+    total = sum(len(m.content) for m in sent)
+    assert total <= (4096 - 320) * 3  # fits at 3 characters per token, leaving room for the answer
+    kept = [m.content for m in sent[1:-1]]
+    assert kept and kept[0].startswith("question ") and kept[-1] == "answer 5"  # the newest turns survive
+    assert not any(k.startswith("question 0") for k in kept)  # the oldest go first

@@ -64,3 +64,15 @@ def test_cli_ask_json(tmp_path):
     data = json.loads(out.stdout)
     assert "American Conservative" in data["text"]
     assert data["sources"] and {"citation", "text", "doc_id", "start", "end", "score"} <= set(data["sources"][0])
+
+
+def test_a_long_conversation_does_not_overflow_the_context(bot):
+    """Six long turns would need ~4,500 tokens with the essay; the oldest are trimmed instead of failing."""
+    history = []
+    for i in range(3):
+        history += [
+            {"role": "user", "content": f"Question {i}: " + "please explain the summit in detail " * 60},
+            {"role": "assistant", "content": "The essay does not say."},
+        ]
+    answer = bot.ask("Who is Harry J. Kazianis?", history=history)
+    assert answer.text  # answered (or declined), not a context-window error
