@@ -32,14 +32,14 @@ def clean_question(question: object, max_chars: int) -> str:
     return text
 
 
-def _content_text(content: object) -> str:
+def content_text(content: object) -> str:
     """Gradio 6 sends content as a list of blocks such as ``{"type": "text", "text": ...}``."""
     if isinstance(content, str):
         return content
     if isinstance(content, dict):
-        return _content_text(content.get("text", content.get("content", "")))
+        return content_text(content.get("text", content.get("content", "")))
     if isinstance(content, Sequence):
-        return "\n".join(t for t in (_content_text(c) for c in content) if t)
+        return "\n".join(t for t in (content_text(c) for c in content) if t)
     return ""
 
 
@@ -57,7 +57,7 @@ def normalise_history(history: object, max_messages: int) -> list[BaseMessage]:
             role, content = item["role"], item.get("content", "")
         else:
             raise InvalidInput(f'History item {i} is not a {{"role": ..., "content": ...}} message.')
-        text = _JUNK.sub(" ", _content_text(content)).strip()
+        text = _JUNK.sub(" ", content_text(content)).strip()
         if role not in ("user", "assistant"):
             continue  # system or tool messages from other clients carry no conversation
         if text:

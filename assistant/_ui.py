@@ -17,14 +17,16 @@ from ._assistant import Assistant
 from ._dataset import load_dataset
 from ._documents import Document
 from ._feedback import FeedbackLog
-from ._inputs import InvalidInput
+from ._inputs import InvalidInput, content_text
 from ._llm import ModelError
 from ._model_file import ModelFileError
 from ._rendering import SOURCES_TITLE, essay_html, link_citations, sources_markdown, unlink_citations
 
-log = logging.getLogger(__name__)
 # Analytics off before Gradio is imported: no traffic leaves the machine.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+import gradio as gr  # noqa: E402  (after the setting above; a module import so event annotations resolve)
+
+log = logging.getLogger(__name__)
 
 CSS = """
 .essay { max-height: 75vh; overflow-y: auto; padding: 0 0.5rem; }
@@ -90,9 +92,7 @@ def history_for_model(history: list[dict]) -> list[dict]:
             continue
         if (message.get("metadata") or {}).get("title") == SOURCES_TITLE:
             continue
-        content = message.get("content")
-        if isinstance(content, str):
-            content = unlink_citations(content)
+        content = unlink_citations(content_text(message.get("content")))
         out.append({"role": message.get("role"), "content": content})
     return out
 
@@ -147,9 +147,7 @@ def example_questions(limit: int = 6) -> list[str]:
     return [i.question for i in items[:: max(1, len(items) // limit)]][:limit]
 
 
-def build_app(bot: Assistant, warm: WarmUp | None = None):
-    import gradio as gr
-
+def build_app(bot: Assistant, warm: WarmUp | None = None) -> gr.Blocks:
     docs = bot.documents()
     document = docs[0] if docs else None
     feedback = FeedbackLog(
@@ -191,8 +189,8 @@ def build_app(bot: Assistant, warm: WarmUp | None = None):
 
         def on_like(history: list[dict], data: gr.LikeData) -> None:
             at = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
-            question = next((m["content"] for m in reversed(history[:at]) if m.get("role") == "user"), "")
-            feedback.record(str(history[at].get("content", "")), str(question), data.liked)
+            question = next((m.get("content") for m in reversed(history[:at]) if m.get("role") == "user"), "")
+            feedback.record(content_text(history[at].get("content", "")), content_text(question), data.liked)
 
         chatbot.like(on_like, [chatbot], None, api_visibility="undocumented")
 

@@ -1,5 +1,6 @@
 """A real browser (Debian's headless Chromium, driven by Playwright) asks a question in the UI."""
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -35,7 +36,7 @@ def browser():
         b.close()
 
 
-def test_question_answer_sources_and_highlight(browser, app_url):
+def test_question_answer_sources_and_highlight(browser, app_url, bot):
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(app_url, wait_until="load")  # not "networkidle": Gradio keeps its queue connection open
@@ -62,6 +63,19 @@ def test_question_answer_sources_and_highlight(browser, app_url):
     flashed.wait_for(timeout=10_000)
     assert flashed.is_visible()
     page.screenshot(path=str(ARTIFACTS / "ui.png"), full_page=True)
+
+    # Thumbs up is appended to the feedback log with the answer and its sources.
+    feedback = bot.settings.data_dir / "feedback.jsonl"
+    before = feedback.read_text().count("\n") if feedback.exists() else 0
+    chat.locator("button[aria-label='Like'], button[title='Like']").first.click()
+    page.wait_for_function("() => true", timeout=1000)
+    for _ in range(50):
+        if feedback.exists() and feedback.read_text().count("\n") > before:
+            break
+        page.wait_for_timeout(200)
+    entry = json.loads(feedback.read_text().splitlines()[-1])
+    assert entry["liked"] is True and entry["question"] == "Where have Trump and Kim met?"
+    assert "Singapore" in entry["answer"] and entry["sources"]
 
     phone = browser.new_page(viewport={"width": 390, "height": 844})
     phone.goto(app_url, wait_until="load")
