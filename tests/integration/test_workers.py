@@ -39,13 +39,13 @@ def test_two_workers_share_the_store_and_the_model(chroma_server, llama_server, 
         answers = []
         for p in ports:
             messages, _ = Client(f"http://127.0.0.1:{p}/", verbose=False).predict(
-                message="Where have Trump and Kim met?", api_name="/chat"
+                message="Who is Harry J. Kazianis?", api_name="/chat"
             )
             answers.append(messages)
         for answer, sources in answers:
-            assert re.search("Singapore", answer["content"]) and re.search("Hanoi", answer["content"]), answer
-            assert "Singapore, Hanoi, and in the Demilitarized Zone" in sources["content"]
-        assert answers[0][1] == answers[1][1], "both workers cite the same passages from the shared store"
+            assert re.search("American Conservative", answer["content"]), answer
+            assert "Harry J. Kazianis, a contributor to The American Conservative" in sources["content"], sources
+        assert answers[0] == answers[1], "the same question gets the same answer and sources from either worker"
         assert not (tmp_path / "w0" / "chroma").exists() and not (tmp_path / "w1" / "chroma").exists()
     finally:
         for w in workers:
