@@ -9,6 +9,7 @@ KV cache, and llama.cpp reuses that cache for a repeated prompt prefix.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -33,6 +34,15 @@ def _shared_llama(model_path: str, n_ctx: int, n_threads: int | None) -> tuple[A
             llama = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads, n_batch=512, verbose=False)
             _instances[key] = (llama, threading.Lock())
         return _instances[key]
+
+
+@atexit.register
+def _close_all() -> None:
+    """Free the models while the interpreter is intact; at teardown llama.cpp's bindings are already gone."""
+    with _instances_lock:
+        for llama, _ in _instances.values():
+            llama.close()
+        _instances.clear()
 
 
 class LlamaCppChatModel(BaseChatModel):
