@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from ._attribution import add_missing_citations
 from ._citations import cited_numbers
-from ._grounding import is_decline, is_grounded
+from ._grounding import is_decline, is_grounded, restates_question
 from ._retrieval import Passage
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,9 @@ def make_answer(text: str, *, question: str, standalone: str, context: list[Pass
     passages = number_passages(context)
     text = text.strip()
     metadata = {str(p.chunk.metadata.get(k, "")) for p in context for k in ("title", "author", "author_role", "publisher")}
-    grounded = is_decline(text) or is_grounded(text, [s.text for s in passages], metadata)
+    grounded = is_decline(text) or (
+        is_grounded(text, [s.text for s in passages], metadata) and not restates_question(text, question)
+    )
     if not grounded:
         log.info("declined an answer the passages do not support: %r", text)
         text = declined

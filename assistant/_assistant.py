@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from itertools import takewhile
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable
 
 from ._answer import Answer, make_answer
@@ -127,7 +131,8 @@ class Assistant:
         text = ""
         with self._remote_errors():
             prepared = parts.prepare.invoke(inputs)
-            for chunk in parts.llm.stream(parts.prompt.invoke(prepared)):
+            messages = self._keep_prefix(prepared, parts.prompt.invoke(prepared))
+            for chunk in parts.llm.stream(messages):
                 if delta := chunk.text:
                     text += delta
                     yield delta
@@ -145,11 +150,21 @@ class Assistant:
         text = ""
         with self._remote_errors():
             prepared = await parts.prepare.ainvoke(inputs)
-            async for chunk in parts.llm.astream(await parts.prompt.ainvoke(prepared)):
+            messages = await asyncio.to_thread(self._keep_prefix, prepared, await parts.prompt.ainvoke(prepared))
+            async for chunk in parts.llm.astream(messages):
                 if delta := chunk.text:
                     text += delta
                     yield delta
         yield self._finish(prepared, text)
+
+    def _keep_prefix(self, prepared: dict, prompt: PromptValue) -> list[BaseMessage]:
+        """With the whole corpus in the system prompt, have a local model load or save that prefix's KV state."""
+        messages = prompt.to_messages()
+        cache_prefix = getattr(self._llm, "cache_prefix", None)  # only the in-process llama.cpp model has one
+        if prepared["whole_corpus"] and cache_prefix:
+            source = cache_prefix(list(takewhile(lambda m: m.type == "system", messages)))
+            log.debug("prompt prefix from %s", source)
+        return messages
 
     @contextmanager
     def _remote_errors(self) -> Iterator[None]:

@@ -1,8 +1,9 @@
 """The LCEL chain: condense a follow-up, retrieve, answer with citations.
 
 Input: ``{"question": str, "history": list[BaseMessage]}``.
-Output (streamed as partial dicts): ``standalone``, ``context`` (the
-numbered passages, a list of ``Passage``) and ``answer`` token by token.
+Output (streamed as partial dicts): ``whole_corpus``, ``standalone``,
+``context`` (the numbered passages, a list of ``Passage``) and ``answer``
+token by token.
 
 When the whole corpus fits the context budget, every chunk goes into the
 prompt in document order. The long part of the prompt is then identical
@@ -31,8 +32,8 @@ def corpus_fits(retriever: HybridRetriever, settings: Settings) -> bool:
     return sum(len(c.text) for c in retriever.chunks) <= settings.context_budget * CHARS_PER_TOKEN
 
 
-def select_context(retriever: HybridRetriever, query: str, settings: Settings) -> list[Passage]:
-    if corpus_fits(retriever, settings):
+def select_context(retriever: HybridRetriever, query: str, settings: Settings, whole_corpus: bool) -> list[Passage]:
+    if whole_corpus:
         chunks = retriever.chunks
         ranked = {p.chunk.id: p for p in retriever.search(query, len(chunks))}
         return [ranked.get(c.id) or Passage(c, 0.0) for c in chunks]
@@ -120,7 +121,7 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
     # whole corpus in the prompt the model reads the history itself, and skipping
     # the extra call keeps llama.cpp's cached prompt prefix (a cold re-read costs ~20 s).
     standalone = RunnableBranch(
-        (lambda x: bool(x["history"]) and not corpus_fits(retriever, settings), condense),
+        (lambda x: bool(x["history"]) and not x["whole_corpus"], condense),
         lambda x: x["question"],
     )
 
@@ -136,9 +137,10 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
 
     prompt = RunnableLambda(answer_inputs) | prompts.answer
     prepare = (
-        RunnablePassthrough.assign(standalone=standalone)
+        RunnablePassthrough.assign(whole_corpus=lambda _: corpus_fits(retriever, settings))
+        .assign(standalone=standalone)
         .assign(standalone=lambda x: x["standalone"] or x["question"])  # an empty rewrite falls back
-        .assign(context=lambda x: select_context(retriever, x["standalone"], settings))
+        .assign(context=lambda x: select_context(retriever, x["standalone"], settings, x["whole_corpus"]))
     )
     full = (prepare | RunnablePassthrough.assign(answer=prompt | llm | StrOutputParser())).with_config(
         run_name="essay_assistant"

@@ -2,10 +2,17 @@
 
 Measured on the eval questions, the default 1.5B model answers most
 answerable questions well, but also answers unanswerable ones from world
-knowledge ("The Korean War began on June 25, 1950") and follows some
-off-topic requests (poems). A prompt alone does not stop it. An answer is
-declined when it names a person, place or number found nowhere in the
-context, or when none of its sentences is supported by a passage.
+knowledge ("The Korean War began on June 25, 1950"), follows some
+off-topic requests (poems), and "answers" some questions by restating
+them ("The Singapore summit was held in Singapore"). A prompt alone does
+not stop it. An answer is declined when a sentence names a person, place
+or number found nowhere in the context, when too few of its words come
+from the context (off-topic), or when it adds nothing to the question.
+
+Paraphrase is fine: an earlier version demanded one sentence holding 60%
+of one passage's words and declined 8 correct answers on the eval set
+("The author is Joseph Kim, a Program Manager at the George W. Bush
+Institute", "In July.").
 """
 
 from __future__ import annotations
@@ -13,29 +20,53 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ._attribution import MIN_SUPPORT, MIN_WORDS, names_and_numbers, sentence_spans, support
-from ._citations import cited_numbers
+from ._attribution import names_and_numbers, sentence_spans, support
 from ._retrieval import tokenize
 
+ON_TOPIC = 0.4  # share of the answer's words found in the context; paraphrases of the essay measured 0.44-1.0, poems and code 0-0.12
 _DECLINE = re.compile(r"essay does not (say|cover|mention|discuss)|only answer questions about", re.IGNORECASE)
+_CITATION = re.compile(r"\[\d[^\]]*\]")
+_ACRONYM = re.compile(r"\b(?:[A-Z]\.\s?){2,}|\b[A-Z]{2,}\b")
+_PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
+_YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
 
 
 def is_decline(text: str) -> bool:
     return bool(_DECLINE.search(text))
 
 
+def _spelled_out_acronyms(sentence: str, acronyms: set[str]) -> set[str]:
+    """Words of phrases such as "United States" whose initials are an acronym of the context ("U.S.")."""
+    words: set[str] = set()
+    for phrase in _PHRASE.findall(sentence):
+        parts = phrase.split()
+        for i in range(len(parts) - 1):  # "The United States": try the phrase without its first words too
+            if "".join(p[0] for p in parts[i:]) in acronyms:
+                words.update(tokenize(" ".join(parts[i:])))
+                break
+    return words
+
+
+def _stems(text: str) -> set[str]:
+    return {re.sub(r"(?<=\w{3})(ing|ed|es|s|d)$", "", w) for w in tokenize(_CITATION.sub(" ", text))}
+
+
+def restates_question(text: str, question: str) -> bool:
+    """True when the answer's words are all the question's: "X was held in X" says nothing."""
+    words = _stems(text)
+    return len(words) >= 2 and words <= _stems(question) and not _YES_NO.match(text)
+
+
 def is_grounded(text: str, passages: Iterable[str], metadata: Iterable[str] = ()) -> bool:
-    """True when every name and number is in the context and some sentence is supported."""
-    passage_words = [set(tokenize(p)) for p in passages]
-    known = set().union(*passage_words, *(set(tokenize(m)) for m in metadata))
-    supported = False
+    """True when every name and number is in the context and enough of the words are."""
+    context = [*passages, *metadata]
+    known = set(tokenize(" ".join(context)))
+    acronyms = {re.sub(r"[.\s]", "", a) for a in _ACRONYM.findall(" ".join(context))}
+    words: set[str] = set()
     for start, end in sentence_spans(text):
-        sentence = re.sub(r"\[\d[^\]]*\]", " ", text[start:end])
-        if not names_and_numbers(sentence) <= known:
+        sentence = _CITATION.sub(" ", text[start:end])
+        spelled_out = _spelled_out_acronyms(sentence, acronyms)
+        if not names_and_numbers(sentence) - spelled_out <= known:
             return False
-        words = set(tokenize(sentence))
-        if len(words) >= MIN_WORDS and (
-            cited_numbers(text[start:end]) or any(support(words, pw) >= MIN_SUPPORT for pw in passage_words)
-        ):
-            supported = True
-    return supported
+        words.update(set(tokenize(sentence)) - spelled_out)
+    return bool(words) and support(words, known) >= ON_TOPIC

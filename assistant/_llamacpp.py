@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -19,6 +20,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field
+
+from ._prompt_cache import prefix_tokens, restore_or_save, state_path
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
 _instances: dict[tuple, tuple[Any, threading.Lock]] = {}
@@ -45,6 +48,10 @@ def _close_all() -> None:
         _instances.clear()
 
 
+def _payload(messages: list[BaseMessage]) -> list[dict]:
+    return [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+
+
 class LlamaCppChatModel(BaseChatModel):
     model_path: str
     n_ctx: int = 4096
@@ -52,6 +59,7 @@ class LlamaCppChatModel(BaseChatModel):
     temperature: float = 0.0
     max_tokens: int = 320
     stop: list[str] = Field(default_factory=list)
+    prompt_cache_dir: str | None = None  # where cache_prefix keeps KV states; None keeps them in memory only
 
     @property
     def _llm_type(self) -> str:
@@ -69,7 +77,7 @@ class LlamaCppChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         llama, lock = _shared_llama(self.model_path, self.n_ctx, self.n_threads)
-        payload = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        payload = _payload(messages)
         # The lock makes concurrent callers take turns: one llama.cpp context is not thread-safe.
         # Closing this generator early (a stop button) releases it and ends the generation.
         with lock:
@@ -86,6 +94,21 @@ class LlamaCppChatModel(BaseChatModel):
                     if run_manager:
                         run_manager.on_llm_new_token(delta, chunk=chunk)
                     yield chunk
+
+    def cache_prefix(self, messages: list[BaseMessage]) -> str:
+        """Load the KV state of these leading messages from disk, or read them once and save it.
+
+        Call it with a prompt prefix that many questions share (the whole essay
+        as system prompt); later processes then skip reading it. Returns where
+        the prefix came from: memory, disk, computed, or disabled without a directory.
+        """
+        if not self.prompt_cache_dir:
+            return "disabled"
+        llama, lock = _shared_llama(self.model_path, self.n_ctx, self.n_threads)
+        with lock:
+            tokens = prefix_tokens(llama, _payload(messages))
+            path = state_path(Path(self.prompt_cache_dir), self.model_path, self.n_ctx, tokens)
+            return restore_or_save(llama, tokens, path)
 
     def _generate(
         self,

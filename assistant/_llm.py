@@ -45,6 +45,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
             n_threads=settings.n_threads or os.cpu_count(),
             temperature=settings.temperature,
             max_tokens=settings.max_answer_tokens,
+            prompt_cache_dir=str(settings.cache_dir / "prompt-cache"),
         )
     if ":" not in name:
         raise ModelError(f"model {name!r} is not 'local', a .gguf path, or 'provider:model' (e.g. 'openai:gpt-4o-mini')")

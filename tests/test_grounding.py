@@ -40,3 +40,39 @@ def test_declines_are_recognised():
     assert is_decline("The essay does not say.")
     assert is_decline("I can only answer questions about this essay.")
     assert not is_decline("They met in Hanoi.")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "In July.",  # short, but every word is in the passages
+        "The United States president said he would meet Kim in Hanoi.",  # "United States" spells out the context's "U.S."
+        "Joseph Kim works at the Bush Institute, and he describes three meetings held in Singapore and Hanoi.",  # a paraphrase
+    ],
+)
+def test_short_answers_paraphrases_and_spelled_out_acronyms_are_grounded(answer):
+    passages = PASSAGES + ["In July, the U.S. president said he would meet Kim in Hanoi."]
+    assert is_grounded(answer, passages, META)
+
+
+def test_a_spelled_out_phrase_needs_the_acronym_in_the_context():
+    assert not is_grounded("The United States president said he would meet Kim in Hanoi.", PASSAGES, META)
+
+
+@pytest.mark.parametrize(
+    ("answer", "restates"),
+    [
+        ("The Singapore summit was held in Singapore [3].", True),
+        ("The new proposals contained \"new proposals\" [2].", True),
+        ("They met in Singapore, Hanoi and the DMZ.", False),
+        ("No, a summit would not help Trump win the November election.", False),  # a yes/no answer may reuse the question
+    ],
+)
+def test_an_answer_that_only_restates_the_question_is_caught(answer, restates):
+    from assistant._grounding import restates_question
+
+    questions = {
+        True: "When was the Singapore summit held? What did the new proposals contain?",
+        False: "Where have they met? Would a summit help Trump win the November election?",
+    }
+    assert restates_question(answer, questions[restates]) is restates
