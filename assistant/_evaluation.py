@@ -65,12 +65,14 @@ def run_eval(
     llm: BaseChatModel | None = None,
     embeddings: Embeddings | None = None,
     progress: bool = True,
+    extra_documents: list[Path] | None = None,
 ) -> dict:
+    """Score ``items``; ``extra_documents`` are indexed beside the essay, as distractors for a corpus-scale check."""
     essay = load_document(default_essay_path())
     with tempfile.TemporaryDirectory(prefix="essay-eval-") as tmp:
         settings = settings.model_copy(update={"data_dir": Path(tmp), "chroma_host": None, "chroma_path": None, "collection": "eval"})
         bot = Assistant(settings, llm=llm, embeddings=embeddings)
-        bot.index([default_essay_path()], progress=False)
+        bot.index([default_essay_path(), *(extra_documents or [])], progress=False)
         results = []
         for item in tqdm(items, desc="Evaluating", unit="q", disable=not progress):
             results.append(_run_item(bot, item, essay, settings.k))
@@ -90,7 +92,11 @@ def _run_item(bot: Assistant, item: EvalItem, essay, k: int) -> dict:
             else:
                 answer = event
         latency = time.perf_counter() - start
-        ranked = [(p.chunk.start, p.chunk.end) for p in bot._retriever.search(answer.standalone_question, k) if p.chunk.doc_id == essay.id]
+        # Other documents' passages keep their rank but cover no quote.
+        ranked = [
+            (p.chunk.start, p.chunk.end) if p.chunk.doc_id == essay.id else (-1, -1)
+            for p in bot._retriever.search(answer.standalone_question, k)
+        ]
         scores = score_item(item, answer, ranked, quote_spans(essay.text, item.supporting_quotes), k)
     except Exception as exc:  # a crash is a result: it fails the item and the gate
         return base | {"passed": False, "crashed": f"{type(exc).__name__}: {exc}"}

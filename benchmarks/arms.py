@@ -1,0 +1,85 @@
+"""What the benchmark compares the assistant with, on the same model and embeddings.
+
+- ``raw``: the same messages the assistant sends, straight to llama.cpp;
+  the difference is the assistant's overhead.
+- ``tutorial``: LangChain's classic RAG tutorial recipe: 1000/200-character
+  chunks, the 4 nearest by embedding, the "rlm/rag-prompt" wording, no
+  history, no citations, no grounding check.
+- ``whole_essay``: the whole essay in a plain prompt, no retrieval, no
+  citations, no grounding check.
+
+Each arm is a function from (question, history) to streamed text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from langchain_core.documents import Document as LCDocument
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.vectorstores import InMemoryVectorStore
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from assistant import Assistant
+from assistant._documents import default_essay_path, load_document
+from assistant._llamacpp import LlamaCppChatModel, _payload, _shared_llama
+
+Arm = Callable[[str, list[dict]], Iterator[str]]
+
+# hub.pull("rlm/rag-prompt"), as the tutorial uses it
+RAG_PROMPT = (
+    "You are an assistant for question-answering tasks. Use the following pieces of retrieved context to answer "
+    "the question. If you don't know the answer, just say that you don't know. Use three sentences maximum and keep "
+    "the answer concise.\nQuestion: {question} \nContext: {context} \nAnswer:"
+)
+WHOLE_ESSAY_PROMPT = (
+    "Answer the question using only the essay below. If the essay does not say, reply: The essay does not say."
+    "\n\nEssay:\n{essay}"
+)
+
+
+def assistant_messages(bot: Assistant, question: str, history: list[dict]):
+    parts = bot._parts()
+    prepared = parts.prepare.invoke(bot._inputs(question, history))
+    return bot._keep_prefix(prepared, parts.prompt.invoke(prepared))
+
+
+def raw_arm(bot: Assistant, llm: LlamaCppChatModel) -> Arm:
+    def run(question: str, history: list[dict]) -> Iterator[str]:
+        payload = _payload(assistant_messages(bot, question, history))
+        llama, lock = _shared_llama(llm.model_path, llm.n_ctx, llm.n_threads)
+        with lock:
+            for event in llama.create_chat_completion(
+                messages=payload, stream=True, temperature=llm.temperature, max_tokens=llm.max_tokens
+            ):
+                if delta := event["choices"][0]["delta"].get("content"):
+                    yield delta
+
+    return run
+
+
+def _history(history: list[dict]) -> list:
+    return [HumanMessage(m["content"]) if m["role"] == "user" else AIMessage(m["content"]) for m in history]
+
+
+def tutorial_arm(llm: LlamaCppChatModel, embeddings) -> Arm:
+    essay = load_document(default_essay_path())
+    splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_text(essay.text)
+    store = InMemoryVectorStore.from_documents([LCDocument(t) for t in splits], embeddings)
+
+    def run(question: str, history: list[dict]) -> Iterator[str]:
+        context = "\n\n".join(d.page_content for d in store.similarity_search(question, k=4))
+        for chunk in llm.stream([HumanMessage(RAG_PROMPT.format(question=question, context=context))]):
+            yield chunk.text
+
+    return run
+
+
+def whole_essay_arm(llm: LlamaCppChatModel) -> Arm:
+    system = SystemMessage(WHOLE_ESSAY_PROMPT.format(essay=load_document(default_essay_path()).text))
+
+    def run(question: str, history: list[dict]) -> Iterator[str]:
+        for chunk in llm.stream([system, *_history(history), HumanMessage(question)]):
+            yield chunk.text
+
+    return run
