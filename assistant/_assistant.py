@@ -22,7 +22,7 @@ from ._llm import describe_unreachable, make_chat_model, unreachable
 from ._prompts import Prompts
 from ._retrieval import HybridRetriever
 from ._settings import Settings
-from ._store import ChunkStore, make_client
+from ._store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class Assistant:
             embedding_name = self.settings.embedding
         else:
             embedding_name = getattr(embeddings, "name", None) or type(embeddings).__name__
-        self._store = ChunkStore(make_client(self.settings), self.settings.collection, embeddings, embedding_name)
+        self._store = open_store(self.settings, embeddings, embedding_name)
         self._retriever = HybridRetriever(self._store)
         self._llm = llm
         self._prompts = prompts or Prompts.load()
