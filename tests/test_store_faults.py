@@ -150,3 +150,21 @@ def test_a_store_from_before_generations_is_adopted(settings, embeddings):
     assert bot.chunk_count == 1 and isinstance(bot._store._collection, chromadb.Collection)
     bot.index(progress=False)
     assert "essays" not in _collections(bot) and {c.doc_id for c in bot._retriever.chunks} == {"old", "another-us-north-korea-summit"}
+
+
+def test_a_reader_follows_a_switch_made_by_another_writer(settings, embeddings, tmp_path: Path):
+    """As a second app worker on the same Chroma server does: its generation is deleted under it."""
+    from assistant._retrieval import HybridRetriever
+    from assistant._store import ChunkStore, make_client
+
+    writer = Assistant(settings, embeddings=embeddings)
+    writer.index(progress=False)
+    reader = ChunkStore(make_client(settings), settings.collection, embeddings, embeddings.name)
+    retriever = HybridRetriever(reader)
+    assert {c.doc_id for c in retriever.chunks} == {"another-us-north-korea-summit"}
+
+    other = tmp_path / "other.md"
+    other.write_text("# Other\n\nA second essay about rivers.\n\nRivers flow to the sea.\n", encoding="utf-8")
+    writer.index([other], progress=False)
+    assert reader.count() == writer.chunk_count
+    assert {c.doc_id for c in retriever.chunks} == {"another-us-north-korea-summit", "other"}
