@@ -168,3 +168,22 @@ def test_a_reader_follows_a_switch_made_by_another_writer(settings, embeddings, 
     writer.index([other], progress=False)
     assert reader.count() == writer.chunk_count
     assert {c.doc_id for c in retriever.chunks} == {"another-us-north-korea-summit", "other"}
+
+
+def test_damaged_vector_index_files_are_detected_on_open(settings, embeddings, tmp_path: Path, caplog):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(80):  # over Chroma's 1,000-record threshold, so the vector index is written to disk
+        (corpus / f"copy{i}.txt").write_text(f"Copy {i}\n\n" + ESSAY.read_text(encoding="utf-8") * 3, encoding="utf-8")
+    Assistant(settings, embeddings=embeddings).index([corpus], progress=False)
+    store_dir = settings.resolved_chroma_path.resolve()
+    _forget_client(store_dir)
+    vector_files = list(store_dir.glob("*/*.bin"))
+    assert vector_files
+    for path in vector_files:
+        path.write_bytes(b"\xde\xad" * (path.stat().st_size // 2))
+
+    with caplog.at_level(logging.ERROR, logger="assistant._store"):
+        bot = Assistant(settings, embeddings=embeddings)
+    assert "unreadable" in caplog.text and len(list(store_dir.parent.glob("chroma.corrupt-*"))) == 1
+    assert bot.chunk_count == 0
