@@ -34,6 +34,7 @@ _EMBEDDING_KEY = "embedding"
 _LOCK_NAME = ".essay-assistant.lock"
 _EMBED_BATCH = 64  # chunks per embedding call: progress moves and memory stays flat on big corpora
 T = TypeVar("T")
+_CORRUPT = (ChromaError, sqlite3.DatabaseError)  # what Chroma raises on garbage or truncated files
 _held_locks: dict[Path, int] = {}  # store directory -> open lock file descriptor, for this process's lifetime
 
 
@@ -79,12 +80,8 @@ def open_store(settings: Settings, embeddings: Embeddings, embedding_name: str) 
     raised, so a broken disk cannot turn into a crash loop.
     """
     try:
-        store = ChunkStore(make_client(settings), settings.collection, embeddings, embedding_name)
-        store.check()
-        return store
-    except StoreError:
-        raise
-    except (ChromaError, sqlite3.DatabaseError, OSError) as exc:
+        return _open_checked(settings, embeddings, embedding_name)
+    except _CORRUPT as exc:
         if settings.chroma_host:
             raise StoreError(f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} failed: {exc}") from None
         path = settings.resolved_chroma_path.resolve()
@@ -95,11 +92,15 @@ def open_store(settings: Settings, embeddings: Embeddings, embedding_name: str) 
             path, type(exc).__name__, exc, moved,
         )
     try:
-        store = ChunkStore(make_client(settings), settings.collection, embeddings, embedding_name)
-        store.check()
-        return store
-    except (ChromaError, sqlite3.DatabaseError, OSError) as exc:
+        return _open_checked(settings, embeddings, embedding_name)
+    except _CORRUPT as exc:
         raise StoreError(f"cannot create a new index at {path} either ({type(exc).__name__}: {exc}); check the disk") from None
+
+
+def _open_checked(settings: Settings, embeddings: Embeddings, embedding_name: str) -> ChunkStore:
+    store = ChunkStore(make_client(settings), settings.collection, embeddings, embedding_name)
+    store.check()
+    return store
 
 
 def _forget(path: Path) -> None:
@@ -112,7 +113,12 @@ def _forget(path: Path) -> None:
 
 def _move_aside(path: Path) -> Path:
     _forget(path)
-    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():  # a second failure within the same second
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
     os.replace(path, target)
     return target
 
@@ -172,7 +178,13 @@ class ChunkStore:
             legacy = self._name if self._name in {c.name for c in self._client.list_collections()} else None
             active = legacy or self._new_generation().name
             self._pointer.modify(metadata={"active": active})
-        return self._client.get_collection(active, embedding_function=None)
+        try:
+            return self._client.get_collection(active, embedding_function=None)
+        except NotFoundError:
+            log.warning("the active index %s is gone (deleted by hand?); starting an empty one", active)
+            fresh = self._new_generation()
+            self._pointer.modify(metadata={"active": fresh.name})
+            return fresh
 
     def _new_generation(self) -> chromadb.Collection:
         return self._client.create_collection(

@@ -187,3 +187,14 @@ def test_damaged_vector_index_files_are_detected_on_open(settings, embeddings, t
         bot = Assistant(settings, embeddings=embeddings)
     assert "unreadable" in caplog.text and len(list(store_dir.parent.glob("chroma.corrupt-*"))) == 1
     assert bot.chunk_count == 0
+
+
+def test_an_index_deleted_by_hand_is_started_afresh(settings, embeddings, caplog):
+    bot = Assistant(settings, embeddings=embeddings)
+    bot.index(progress=False)
+    bot._store._client.delete_collection(bot._store._collection.name)
+    with caplog.at_level(logging.WARNING, logger="assistant._store"):
+        again = Assistant(settings, embeddings=embeddings)
+    assert "is gone" in caplog.text and again.chunk_count == 0
+    again.ensure_index()
+    assert again.chunk_count == bot.chunk_count
