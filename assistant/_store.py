@@ -225,8 +225,9 @@ class ChunkStore:
         """
         wanted = {doc.id: {c.id for c in chunks} for doc, chunks in documents}
         existing: dict[str, set[str]] = {}
-        for chunk in self.all_chunks():
-            existing.setdefault(chunk.doc_id, set()).add(chunk.id)
+        for page in self._pages(["metadatas"]):
+            for chunk_id, meta in zip(page["ids"], page["metadatas"]):
+                existing.setdefault(meta["doc_id"], set()).add(chunk_id)
         results = [
             SyncResult(doc.id, len(wanted[doc.id] - have), len(have - wanted[doc.id]), len(have & wanted[doc.id]))
             for doc, have in ((doc, existing.get(doc.id, set())) for doc, _ in documents)
