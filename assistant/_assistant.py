@@ -22,11 +22,11 @@ from ._documents import Document, DocumentError, load_document
 from ._embeddings import make_embeddings
 from ._indexing import IndexReport, index_paths
 from ._inputs import clean_question, normalise_history
-from ._llm import describe_unreachable, make_chat_model, unreachable
+from ._llm import describe_refused, describe_unreachable, make_chat_model, refused, unreachable
 from ._prompts import Prompts
 from ._retrieval import HybridRetriever
 from ._settings import Settings
-from ._store import ChunkStore, make_client
+from ._store import open_store
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class Assistant:
             embedding_name = self.settings.embedding
         else:
             embedding_name = getattr(embeddings, "name", None) or type(embeddings).__name__
-        self._store = ChunkStore(make_client(self.settings), self.settings.collection, embeddings, embedding_name)
+        self._store = open_store(self.settings, embeddings, embedding_name)
         self._retriever = HybridRetriever(self._store)
         self._llm = llm
         self._prompts = prompts or Prompts.load()
@@ -168,12 +168,14 @@ class Assistant:
 
     @contextmanager
     def _remote_errors(self) -> Iterator[None]:
-        """A remote model that is down becomes one clear ``ModelError``, whichever client reported it."""
+        """A remote model that is down or refuses becomes one clear ``ModelError`` without secrets, whichever client reported it."""
         try:
             yield
         except Exception as exc:
             if unreachable(exc):
                 raise describe_unreachable(self.settings, exc) from None
+            if refused(exc):
+                raise describe_refused(self.settings, exc) from None
             raise
 
     def _finish(self, prepared: dict, text: str) -> Answer:

@@ -61,17 +61,28 @@ def doc_id_for(path: Path) -> str:
     return slug or "document"
 
 
-def load_document(path: Path) -> Document:
+def load_document(path: Path, max_bytes: int | None = None) -> Document:
+    """Read a UTF-8 text file; ``max_bytes`` refuses a huge file before reading it into memory."""
     path = Path(path)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise DocumentError(f"{path}: unsupported file type {path.suffix!r}; index .txt or .md files")
     try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise DocumentError(
+                f"{path}: is {size / 2**20:,.1f} MB; the limit is {max_bytes / 2**20:,.1f} MB "
+                "(ESSAY_ASSISTANT_MAX_FILE_MB). Split it, or raise the limit"
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         raise DocumentError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise DocumentError(f"{path}: is a directory; pass the files inside it") from None
-    if b"\x00" in raw[:8192]:
+    except PermissionError:
+        raise DocumentError(f"{path}: cannot be read (permission denied)") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DocumentError(f"{path}: is UTF-16 encoded; re-save the file as UTF-8")
+    if b"\x00" in raw:
         raise DocumentError(f"{path}: looks binary (contains NUL bytes); index plain text files only")
     try:
         text = raw.decode("utf-8-sig")

@@ -42,13 +42,19 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 def index_paths(
     store: ChunkStore, settings: Settings, paths: list[Path] | None = None, *, rebuild: bool = False, progress: bool = True
 ) -> IndexReport:
-    """Sync each file's chunks into ``store``; with ``rebuild``, drop documents not given."""
+    """Sync each file's chunks into ``store``; with ``rebuild``, drop documents not given.
+
+    Every file is loaded and checked before the store is touched, and the
+    store switches to the new index only once it is complete, so a bad file
+    or a crash never leaves a half-built index.
+    """
     report = IndexReport()
     files = expand_paths(paths) if paths else [default_essay_path()]
     seen: dict[str, Path] = {}
-    for path in tqdm(files, desc="Indexing", unit="file", disable=not progress or len(files) < 2):
+    documents = []
+    for path in tqdm(files, desc="Reading", unit="file", disable=not progress or len(files) < 2):
         try:
-            doc = load_document(path)
+            doc = load_document(path, max_bytes=int(settings.max_file_mb * 1024 * 1024))
         except DocumentError as exc:
             report.skipped[str(path)] = str(exc)
             log.warning("skipped %s", exc)
@@ -57,10 +63,8 @@ def index_paths(
             report.skipped[str(path)] = f"{path}: same document id {doc.id!r} as {seen[doc.id]}; rename one of them"
             continue
         seen[doc.id] = path
-        chunks = split_document(doc, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)
-        result = store.sync_document(doc, chunks)
-        report.synced.append(result)
-        log.info("%s: %d chunks added, %d removed, %d unchanged", doc.id, result.added, result.removed, result.unchanged)
-    if rebuild and seen:
-        report.removed = store.remove_documents_except(set(seen))
+        documents.append((doc, split_document(doc, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)))
+    report.synced, report.removed = store.sync(documents, drop_others=rebuild and bool(seen), progress=progress)
+    for result in report.synced:
+        log.info("%s: %d chunks added, %d removed, %d unchanged", result.doc_id, result.added, result.removed, result.unchanged)
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from langchain_core.language_models import BaseChatModel
 
@@ -20,16 +21,44 @@ _UNREACHABLE = ("APIConnectionError", "APITimeoutError", "ConnectError", "Connec
                 "TimeoutException", "ConnectionError", "TimeoutError")
 
 
+_REFUSED = ("AuthenticationError", "PermissionDeniedError", "APIStatusError")
+
+
 def unreachable(exc: BaseException) -> bool:
     """A remote model that is down or too slow, whichever client library reports it."""
     return any(cls.__name__ in _UNREACHABLE for cls in type(exc).__mro__)
 
 
+def refused(exc: BaseException) -> bool:
+    """A remote model that answered with an error status: a bad key, an unknown model, a quota."""
+    return any(cls.__name__ in _REFUSED for cls in type(exc).__mro__)
+
+
+def public_url(url: str) -> str:
+    """The URL without a user, password or query string, which may hold credentials."""
+    parts = urlsplit(url)
+    netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _where(settings: Settings) -> str:
+    return f" at {public_url(settings.base_url)}" if settings.base_url else ""
+
+
 def describe_unreachable(settings: Settings, exc: BaseException) -> ModelError:
-    where = f" at {settings.base_url}" if settings.base_url else ""
     return ModelError(
-        f"the model server{where} did not answer ({type(exc).__name__}) after {settings.max_retries} retries "
+        f"the model server{_where(settings)} did not answer ({type(exc).__name__}) after {settings.max_retries} retries "
         f"and a {settings.request_timeout:g} s timeout. Check that it is running and reachable, or use --model local."
+    )
+
+
+def describe_refused(settings: Settings, exc: BaseException) -> ModelError:
+    """Only the error's type and status: provider messages can echo the API key or the prompt."""
+    status = getattr(exc, "status_code", None)
+    return ModelError(
+        f"the model server{_where(settings)} refused the request ({type(exc).__name__}"
+        f"{f', HTTP {status}' if status else ''}). Check the provider's API key variable and the model name, "
+        "or use --model local."
     )
 
 

@@ -34,7 +34,13 @@ class Settings(BaseSettings):
     chroma_path: Path | None = Field(None, description="Embedded Chroma directory (default: DATA_DIR/chroma).")
     chroma_host: str | None = Field(None, description="Chroma server host; set it to use a server instead of the embedded store.")
     chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
-    collection: str = Field("essays", min_length=3, max_length=63, description="Chroma collection name.")
+    collection: str = Field(
+        "essays",
+        min_length=3,
+        max_length=48,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$",
+        description="Chroma collection name (its generations add a 14-character suffix within Chroma's 63).",
+    )
 
     # Models.
     model: str = Field(
@@ -65,6 +71,9 @@ class Settings(BaseSettings):
     )
     history_turns: int = Field(6, ge=0, le=50, description="Most recent chat messages kept for follow-ups.")
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted, in characters.")
+    max_file_mb: float = Field(
+        20.0, gt=0, description="Largest file indexed, in MB; bigger files are skipped with a reason instead of filling memory."
+    )
 
     @field_validator("model", "embedding")
     @classmethod

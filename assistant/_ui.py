@@ -85,10 +85,19 @@ class WarmUp:
 
 
 def history_for_model(history: list[dict]) -> list[dict]:
-    """Drop the UI's own Sources messages and citation links before the model sees the history."""
+    """Drop the UI's own Sources messages and citation links before the model sees the history.
+
+    Anything not shaped like a chat message is passed on untouched, so the
+    API's input check rejects it with the same message everywhere.
+    """
+    if history is None:
+        return []
+    if not isinstance(history, (list, tuple)):
+        raise InvalidInput('History must be a list of {"role": ..., "content": ...} messages.')
     out = []
-    for message in history or []:
-        if not isinstance(message, dict):
+    for message in history:
+        if not isinstance(message, dict) or "role" not in message:
+            out.append(message)
             continue
         if (message.get("metadata") or {}).get("title") == SOURCES_TITLE:
             continue

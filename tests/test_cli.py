@@ -171,3 +171,47 @@ def test_serve_explains_a_busy_port(monkeypatch, fake_models, tmp_path: Path, ca
     monkeypatch.setattr("assistant._ui.serve", busy)
     assert main(["serve", "--data-dir", str(tmp_path)]) == 2
     assert "Is the port in use?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who is\x01 Kim\x1b[31m Yo Jong?\x7f",
+        "Who is\x00 Kim Yo Jong?",
+        "Who is \ud800Kim Yo Jong?\udcff",  # \udcff is how Python decodes an undecodable byte in argv
+        "Who is Kim Yo Jong? " + "x" * 1900,
+        "¿Quién es Kim Yo Jong? 金与正は誰ですか?",
+    ],
+    ids=["control characters", "NUL", "lone surrogates", "long single token", "non-English"],
+)
+def test_ask_cleans_odd_questions_and_answers(fake_models, tmp_path: Path, capsys, question):
+    recorder = fake_models("Kim Yo Jong is the younger sister of Kim Jong-un [1].")
+    assert main(["ask", question, "--data-dir", str(tmp_path)]) == 0
+    assert "younger sister" in capsys.readouterr().out
+    sent = recorder.calls[-1][-1].content
+    assert "Kim" in sent and not any(ch in sent for ch in "\x00\x01\x1b\x7f\ud800\udcff")
+
+
+def test_ask_rejects_a_question_over_the_limit_with_a_message(fake_models, tmp_path: Path, capsys):
+    fake_models("unused")
+    assert main(["ask", "why " * 600, "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: The question is 2,399 characters long; the limit is 2,000") and "Traceback" not in err
+
+
+def test_ask_on_a_terminal_that_cannot_show_the_answer_prints_no_traceback(tmp_path: Path):
+    tests = Path(__file__).resolve().parent
+    script = (
+        "import sys\n"
+        "import assistant._assistant as module\n"
+        "from fakes import HashingEmbeddings, fake_llm\n"
+        "module.make_chat_model = lambda s: fake_llm('Kim Yo Jong (김여정) est la sœur de Kim Jong-un [1].')\n"
+        "module.make_embeddings = lambda *a: HashingEmbeddings()\n"
+        "from assistant._cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "ascii", "PYTHONPATH": f"{tests.parent}:{tests}"}
+    out = subprocess.run([sys.executable, "-c", script, "ask", "¿Quién es Kim Yo Jong?", "--data-dir", str(tmp_path)],
+                         capture_output=True, text=True, encoding="ascii", errors="replace", env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Kim Yo Jong (???) est la s?ur de Kim Jong-un [1]." in out.stdout and "Traceback" not in out.stderr

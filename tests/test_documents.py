@@ -51,6 +51,8 @@ def test_plain_markdown_file_without_header(tmp_path: Path):
         ("binary.txt", b"\x00\x01\x02PK\x03\x04" * 50, "binary"),
         ("latin1.txt", "Caf\u00e9 au lait, tr\u00e8s bien.\n\nMore text here.".encode("latin-1"), "UTF-8"),
         ("slides.pdf", b"%PDF-1.7", "unsupported"),
+        ("utf16.txt", "Title\n\nSome text in UTF-16.\n\nMore.".encode("utf-16"), "UTF-16.*re-save"),
+        ("late-nul.txt", b"Title\n\n" + b"Plain text. " * 1000 + b"\x00tail", "binary"),
     ],
 )
 def test_bad_files_get_clear_errors(tmp_path: Path, name, content, message):

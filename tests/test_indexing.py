@@ -109,3 +109,32 @@ def test_a_second_process_on_the_embedded_store_gets_a_clear_error(settings, emb
         holder.kill()
         holder.wait()
     assert Assistant(settings, embeddings=embeddings).chunk_count == 0  # free again once the holder is gone
+
+
+def test_a_huge_file_is_skipped_unread_and_the_rest_is_indexed(settings, embeddings, tmp_path: Path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Good\n\nA fine paragraph of text.\n\nAnother one.\n", encoding="utf-8")
+    huge = folder / "huge.txt"
+    with open(huge, "wb") as f:  # 50 MB, sparse: instant to make, and it must not be read
+        f.truncate(50 * 1024 * 1024)
+    bot = Assistant(settings, embeddings=embeddings)
+    report = bot.index([folder], progress=False)
+    assert [r.doc_id for r in report.synced] == ["good"]
+    assert "is 50.0 MB; the limit is 20.0 MB (ESSAY_ASSISTANT_MAX_FILE_MB)" in report.skipped[str(huge)]
+    assert {c.doc_id for c in bot._retriever.chunks} == {"good"}
+
+    bigger = Assistant(settings.model_copy(update={"max_file_mb": 60}), embeddings=embeddings)
+    assert "binary" in bigger.index([huge], progress=False).skipped[str(huge)]  # the limit is a setting
+
+
+def test_a_run_with_only_bad_files_leaves_the_index_as_it_was(settings, embeddings, tmp_path: Path):
+    bot = Assistant(settings, embeddings=embeddings)
+    bot.index(progress=False)
+    before = sorted(c.id for c in bot._retriever.chunks)
+    (tmp_path / "junk.txt").write_bytes(b"\x00\xff" * 100)
+    (tmp_path / "empty.md").write_text("", encoding="utf-8")
+    (tmp_path / "latin1.txt").write_bytes("Caf\u00e9 au lait.\n\nTr\u00e8s bien.".encode("latin-1"))
+    report = bot.index([tmp_path], rebuild=True, progress=False)
+    assert len(report.skipped) == 3 and report.synced == [] and report.removed == 0
+    assert sorted(c.id for c in bot._retriever.chunks) == before

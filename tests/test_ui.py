@@ -139,3 +139,44 @@ def test_sources_markdown_without_sources():
     from assistant._answer import Answer
 
     assert "No passage" in sources_markdown(Answer("The essay does not say.", [], "q", "q"))
+
+
+NASTY_QUESTIONS = {
+    "control characters": "Who is\x01 Kim\x1b[31m Yo Jong?\x7f",
+    "NUL bytes": "Who is\x00 Kim Yo Jong?\x00",
+    "lone surrogates": "Who is \ud800Kim Yo Jong?\udfff",
+    "a long single token": "Who is Kim Yo Jong? " + "x" * 1900,
+    "non-English text": "¿Quién es Kim Yo Jong? 金与正は誰ですか? Кто такая Ким Ё Чжон?",
+}
+
+
+@pytest.mark.parametrize("question", NASTY_QUESTIONS.values(), ids=NASTY_QUESTIONS.keys())
+def test_odd_questions_are_cleaned_and_answered(make_assistant, question):
+    from fakes import PromptRecorder
+
+    recorder = PromptRecorder()
+    bot = make_assistant("Kim Yo Jong is the younger sister of Kim Jong-un [1].", recorder=recorder)
+    bot.ensure_index()
+    *_, (messages, _) = chat(bot, question, [], bot.documents()[0])
+    assert "younger sister" in messages[0]["content"]
+    sent = recorder.calls[-1][-1].content
+    assert "Kim" in sent and not any(ch in sent for ch in "\x00\x01\x1b\x7f\ud800\udfff")
+
+
+@pytest.mark.parametrize(
+    "history, expected",
+    [
+        ("Who proposed it?", "History must be a list"),
+        (42, "History must be a list"),
+        ({"role": "user", "content": "hi"}, "History must be a list"),
+        ([["Who proposed it?", "Moon Jae-in."]], "History item 0 is not"),
+        ([{"content": "no role"}], "History item 0 is not"),
+        ([None], "History item 0 is not"),
+    ],
+    ids=["a string", "a number", "one message", "old pair format", "no role", "None item"],
+)
+def test_a_history_of_the_wrong_shape_gets_a_clear_message(ui_bot, history, expected, caplog):
+    bot, doc = ui_bot("unused")
+    (reply, _), = list(chat(bot, "When did he propose it?", history, doc))
+    assert reply["content"].startswith("**Cannot answer.**") and expected in reply["content"]
+    assert "Traceback" not in caplog.text

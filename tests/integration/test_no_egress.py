@@ -56,3 +56,17 @@ def test_an_instruction_inside_an_indexed_document_is_treated_as_data(tmp_path):
     bot.index([default_essay_path(), trap], progress=False)
     answer = bot.ask("Where have Trump and Kim met?")
     assert "PWNED" not in answer.text and "Rules:" not in answer.text, answer.text
+
+
+def test_index_and_ask_from_the_cli_open_no_socket(tmp_path, capsys):
+    from assistant._cli import main
+
+    data = ["--data-dir", str(tmp_path)]
+    disable_socket(allow_unix_socket=True)
+    try:
+        assert main(["index", *data]) == 0
+        assert main(["ask", "Who is Harry J. Kazianis?", *data]) == 0
+    finally:
+        enable_socket()
+    out = capsys.readouterr().out
+    assert "chunks added" in out and "Kazianis" in out
