@@ -24,7 +24,11 @@ from ._attribution import names_and_numbers, sentence_spans, support
 from ._retrieval import tokenize
 
 ON_TOPIC = 0.4  # share of the answer's words found in the context; paraphrases of the essay measured 0.44-1.0, poems and code 0-0.12
-_DECLINE = re.compile(r"essay does not (say|cover|mention|discuss)|only answer questions about", re.IGNORECASE)
+_DECLINE = re.compile(
+    r"essay does not (say|cover|mention|discuss)|only answer questions about"
+    r"|^[^.]*\b(is|are) not (specified|mentioned|stated|given) in the (passages?|essay)\W*$",
+    re.IGNORECASE,
+)
 _CITATION = re.compile(r"\[\d[^\]]*\]")
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.\s?){2,}|\b[A-Z]{2,}\b")
 _PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")

@@ -2,7 +2,11 @@ import asyncio
 
 import pytest
 
-from assistant import Answer
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from pydantic import Field
+
+from assistant import Answer, Assistant
 from fakes import PromptRecorder
 
 HISTORY = [
@@ -190,3 +194,28 @@ def test_a_long_history_is_trimmed_to_fit_the_context_window(make_assistant):
     kept = [m.content for m in sent[1:-1]]
     assert kept and kept[0].startswith("question ") and kept[-1] == "answer 5"  # the newest turns survive
     assert not any(k.startswith("question 0") for k in kept)  # the oldest go first
+
+
+
+class PrefixCachingFake(GenericFakeChatModel):
+    """A fake model that, like the local llama.cpp one, can keep a prompt prefix."""
+
+    prefixes: list = Field(default_factory=list)
+
+    def cache_prefix(self, messages):
+        self.prefixes.append(messages)
+        return "computed"
+
+
+@pytest.mark.parametrize(("budget", "kept"), [(100_000, True), (0, False)])
+def test_only_the_whole_corpus_system_prompt_is_kept_as_a_prefix(settings, embeddings, budget, kept):
+    llm = PrefixCachingFake(messages=iter([AIMessage("Answer [1]."), AIMessage("Answer [2].")]))
+    bot = Assistant(settings.model_copy(update={"context_budget": budget}), llm=llm, embeddings=embeddings)
+    bot.ask("Where have they met?")
+    bot.ask("Who is Kim Yo Jong?")
+    if kept:
+        assert len(llm.prefixes) == 2 and llm.prefixes[0] == llm.prefixes[1]
+        assert [m.type for m in llm.prefixes[0]] == ["system"]
+        assert "Where have they met?" not in llm.prefixes[0][0].text
+    else:
+        assert llm.prefixes == []  # top-k passages change with every question: nothing worth keeping

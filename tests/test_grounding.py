@@ -39,7 +39,9 @@ def test_unsupported_answers_are_not_grounded(answer):
 def test_declines_are_recognised():
     assert is_decline("The essay does not say.")
     assert is_decline("I can only answer questions about this essay.")
+    assert is_decline("The proposals are not specified in the passage.")  # the model's own wording
     assert not is_decline("They met in Hanoi.")
+    assert not is_decline("The date is not given in the essay, but the summit was in July [1].")
 
 
 @pytest.mark.parametrize(
