@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from ._attribution import add_missing_citations
 from ._citations import cited_numbers
-from ._grounding import is_decline, is_grounded, restates_question
+from ._grounding import is_decline, is_grounded, is_relevant, restates_question
 from ._retrieval import Passage
 
 log = logging.getLogger(__name__)
@@ -54,13 +54,19 @@ def number_passages(context: list[Passage]) -> list[Source]:
     ]
 
 
-def make_answer(text: str, *, question: str, standalone: str, context: list[Passage], declined: str) -> Answer:
+def make_answer(
+    text: str, *, question: str, standalone: str, context: list[Passage], declined: str, asked_before: tuple[str, ...] = ()
+) -> Answer:
     """Decline an ungrounded answer, attach missing citations, keep those naming a passage shown."""
     passages = number_passages(context)
     text = text.strip()
     metadata = {str(p.chunk.metadata.get(k, "")) for p in context for k in ("title", "author", "author_role", "publisher")}
+    texts = [s.text for s in passages]
+    topic = " ".join((question, standalone, *asked_before))
     grounded = is_decline(text) or (
-        is_grounded(text, [s.text for s in passages], metadata) and not restates_question(text, question)
+        is_grounded(text, texts, metadata)
+        and is_relevant(text, topic, texts, metadata)
+        and not restates_question(text, question)
     )
     if not grounded:
         log.info("declined an answer the passages do not support: %r", text)

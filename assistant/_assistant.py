@@ -185,4 +185,5 @@ class Assistant:
             standalone=prepared["standalone"],
             context=prepared["context"],
             declined=self._prompts.declined,
+            asked_before=tuple(m.text for m in prepared["history"] if m.type == "human"),
         )

@@ -1,14 +1,15 @@
 """What the benchmark compares the assistant with, on the same model and embeddings.
 
-- ``raw``: the same messages the assistant sends, straight to llama.cpp;
-  the difference is the assistant's overhead.
+- ``raw``: the messages the assistant would send, prepared before the
+  clock starts, straight to llama.cpp; the difference is the assistant's
+  overhead (retrieval, prompt, checks, LangChain).
 - ``tutorial``: LangChain's classic RAG tutorial recipe: 1000/200-character
   chunks, the 4 nearest by embedding, the "rlm/rag-prompt" wording, no
   history, no citations, no grounding check.
 - ``whole_essay``: the whole essay in a plain prompt, no retrieval, no
   citations, no grounding check.
 
-Each arm is a function from (question, history) to streamed text.
+The other arms are functions from (question, history) to streamed text.
 """
 
 from __future__ import annotations
@@ -44,18 +45,16 @@ def assistant_messages(bot: Assistant, question: str, history: list[dict]):
     return bot._keep_prefix(prepared, parts.prompt.invoke(prepared))
 
 
-def raw_arm(bot: Assistant, llm: LlamaCppChatModel) -> Arm:
-    def run(question: str, history: list[dict]) -> Iterator[str]:
-        payload = _payload(assistant_messages(bot, question, history))
-        llama, lock = _shared_llama(llm.model_path, llm.n_ctx, llm.n_threads)
-        with lock:
-            for event in llama.create_chat_completion(
-                messages=payload, stream=True, temperature=llm.temperature, max_tokens=llm.max_tokens
-            ):
-                if delta := event["choices"][0]["delta"].get("content"):
-                    yield delta
-
-    return run
+def raw_stream(llm: LlamaCppChatModel, messages) -> Iterator[str]:
+    """The assistant's prepared messages, straight to llama.cpp: no retrieval, no checks, no LangChain."""
+    payload = _payload(messages)
+    llama, lock = _shared_llama(llm.model_path, llm.n_ctx, llm.n_threads)
+    with lock:
+        for event in llama.create_chat_completion(
+            messages=payload, stream=True, temperature=llm.temperature, max_tokens=llm.max_tokens
+        ):
+            if delta := event["choices"][0]["delta"].get("content"):
+                yield delta
 
 
 def _history(history: list[dict]) -> list:

@@ -44,7 +44,9 @@ def test_two_workers_share_the_store_and_the_model(chroma_server, llama_server, 
             answers.append(messages)
         import chromadb
 
-        shared = chromadb.HttpClient(host=host, port=port).get_collection("workers")
+        client = chromadb.HttpClient(host=host, port=port)
+        # The chunks live in the generation that the pointer collection names (see ChunkStore).
+        shared = client.get_collection(client.get_collection("workers-active").metadata["active"])
         assert shared.count() > 0, "the workers indexed into the shared Chroma server"
         assert not (tmp_path / "w0" / "chroma").exists() and not (tmp_path / "w1" / "chroma").exists()
         for answer, sources in answers:
