@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable
 
 from ._attribution import names_and_numbers, sentence_spans, support
+from ._citations import strip_citations
 from ._retrieval import tokenize
 
 ON_TOPIC = 0.4  # share of the answer's words found in the context; paraphrases of the essay measured 0.44-1.0, poems and code 0-0.12
@@ -31,7 +32,6 @@ _DECLINE = re.compile(
     r"|^[^.]*\b(is|are) not (specified|mentioned|stated|given) in the (passages?|essay)\W*$",
     re.IGNORECASE,
 )
-_CITATION = re.compile(r"\[\d[^\]]*\]")
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.\s?){2,}|\b[A-Z]{2,}\b")
 _PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
 _YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
@@ -54,7 +54,7 @@ def _spelled_out_acronyms(sentence: str, acronyms: set[str]) -> set[str]:
 
 
 def _stems(text: str) -> set[str]:
-    return {re.sub(r"(?<=\w{3})(ing|ed|es|s|d)$", "", w) for w in tokenize(_CITATION.sub(" ", text))}
+    return {re.sub(r"(?<=\w{3})(ing|ed|es|s|d)$", "", w) for w in tokenize(strip_citations(text))}
 
 
 def restates_question(text: str, question: str) -> bool:
@@ -76,7 +76,7 @@ def is_relevant(text: str, topic: str, passages: Iterable[str], metadata: Iterab
     said = _stems(text)
     if not asked or said & asked or said <= _stems(" ".join(metadata)) | asked:
         return True
-    words = set(tokenize(_CITATION.sub(" ", text)))
+    words = set(tokenize(strip_citations(text)))
     return any(_stems(p) & asked for p in passages if support(words, set(tokenize(p))) >= 0.5)
 
 
@@ -87,7 +87,7 @@ def is_grounded(text: str, passages: Iterable[str], metadata: Iterable[str] = ()
     acronyms = {re.sub(r"[.\s]", "", a) for a in _ACRONYM.findall(" ".join(context))}
     words: set[str] = set()
     for start, end in sentence_spans(text):
-        sentence = _CITATION.sub(" ", text[start:end])
+        sentence = strip_citations(text[start:end])
         spelled_out = _spelled_out_acronyms(sentence, acronyms)
         if not names_and_numbers(sentence) - spelled_out <= known:
             return False

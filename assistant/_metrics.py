@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from ._attribution import MIN_SUPPORT, MIN_WORDS, names_and_numbers, sentence_spans, support
-from ._citations import cited_numbers
+from ._citations import cited_numbers, strip_citations
 from ._grounding import is_decline
 from ._retrieval import tokenize
 
@@ -101,7 +101,7 @@ def groundedness(answer: str, cited_texts: Sequence[str]) -> float | None:
     passages = [set(tokenize(t)) for t in cited_texts]
     claims = supported = 0
     for start, end in sentence_spans(answer):
-        sentence = re.sub(r"\[\d[^\]]*\]", " ", answer[start:end])
+        sentence = strip_citations(answer[start:end])
         words = set(tokenize(sentence))
         if len(words) < MIN_WORDS:
             continue
