@@ -71,7 +71,8 @@ def make_answer(
     if not grounded:
         log.info("declined an answer the passages do not support: %r", text)
         text = declined
-    text = add_missing_citations(text, [(s.citation, s.text) for s in passages])
+    if not is_decline(text):
+        text = add_missing_citations(text, [(s.citation, s.text) for s in passages], question=topic)
     by_number = {s.citation: s for s in passages}
     sources = [by_number[n] for n in cited_numbers(text) if n in by_number]
     return Answer(text, sources, question, standalone, passages, grounded)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -32,7 +32,6 @@ class Document:
     author: str | None = None
     author_role: str | None = None
     publisher: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def content_hash(self) -> str:
@@ -40,7 +39,7 @@ class Document:
 
     def metadata(self) -> dict[str, str]:
         """Flat metadata for the vector store (Chroma rejects None values)."""
-        meta = {
+        return {
             "doc_id": self.id,
             "title": self.title,
             "source": self.source,
@@ -48,7 +47,6 @@ class Document:
             "author_role": self.author_role or "",
             "publisher": self.publisher or "",
         }
-        return meta | self.extra
 
 
 def default_essay_path() -> Path:

@@ -19,7 +19,7 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from ._prompt_cache import prefix_tokens, restore_or_save, state_path
 
@@ -60,6 +60,7 @@ class LlamaCppChatModel(BaseChatModel):
     max_tokens: int = 320
     stop: list[str] = Field(default_factory=list)
     prompt_cache_dir: str | None = None  # where cache_prefix keeps KV states; None keeps them in memory only
+    _prefixes: dict[tuple, list[int]] = PrivateAttr(default_factory=dict)  # the last prefix's tokens
 
     @property
     def _llm_type(self) -> str:
@@ -105,8 +106,12 @@ class LlamaCppChatModel(BaseChatModel):
         if not self.prompt_cache_dir:
             return "disabled"
         llama, lock = _shared_llama(self.model_path, self.n_ctx, self.n_threads)
+        payload = _payload(messages)
+        key = tuple((m["role"], m["content"]) for m in payload)
         with lock:
-            tokens = prefix_tokens(llama, _payload(messages))
+            if key not in self._prefixes:  # rendering and tokenizing the essay costs milliseconds per question
+                self._prefixes = {key: prefix_tokens(llama, payload)}
+            tokens = self._prefixes[key]
             path = state_path(Path(self.prompt_cache_dir), self.model_path, self.n_ctx, tokens)
             return restore_or_save(llama, tokens, path)
 

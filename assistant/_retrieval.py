@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import bm25s
 import numpy as np
@@ -44,7 +44,6 @@ class Passage:
     score: float
     dense_rank: int | None = None
     keyword_rank: int | None = None
-    extra: dict = field(default_factory=dict, compare=False)
 
     @property
     def text(self) -> str:

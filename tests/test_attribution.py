@@ -59,3 +59,26 @@ def test_names_or_numbers_missing_from_the_passage_block_a_citation():
     # Most words overlap passage 1, but "Seoul" and "1950" appear nowhere: no citation lends them credit.
     for text in ["The president met Kim three times in Seoul.", "The president met Kim three times in 1950."]:
         assert add_missing_citations(text, PASSAGES) == text
+
+
+PROPOSALS = [
+    (1, "In July, South Korean President Moon Jae-in proposed another summit before the election in November."),
+    (2, "In July, Kim Yo Jong announced that another summit is unnecessary."),
+    (3, "He can either take it, and fail in the negotiation, or decline it, and bear the consequences."),
+]
+
+
+def test_a_terse_answer_is_attributed_with_the_question_words():
+    assert add_missing_citations("In July.", PROPOSALS, question="When did Moon propose a summit?") == "In July [1]."
+    assert add_missing_citations("In July.", PROPOSALS, question="When did Kim Yo Jong announce it?") == "In July [2]."
+
+
+def test_a_paraphrase_gets_the_passage_it_rewords():
+    text = "He can take it and fail in the talks, or refuse it and suffer the consequences."  # half its words are passage 3's
+    assert add_missing_citations(text, PROPOSALS, question="What are Trump's two options?").endswith("consequences [3].")
+
+
+def test_a_loose_paraphrase_stays_uncited():
+    # "summit" is the only word shared with any passage: too little to lend a citation credit.
+    text = "The meeting might bring unexpected developments that change the outcome of the summit."
+    assert add_missing_citations(text, PROPOSALS, question="What does the surprise comment mean?") == text

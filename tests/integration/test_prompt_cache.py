@@ -66,3 +66,15 @@ def test_a_broken_state_file_is_read_again_not_trusted(model_path, tmp_path):
     llama.close()
     fresh.close()
 
+
+
+def test_the_chat_model_reads_a_prefix_once_and_a_new_prefix_again(model_path, tmp_path):
+    from langchain_core.messages import SystemMessage
+
+    from assistant._llamacpp import LlamaCppChatModel
+
+    model = LlamaCppChatModel(model_path=model_path, n_ctx=1024, n_threads=2, prompt_cache_dir=str(tmp_path))
+    essay = [SystemMessage(SYSTEM[0]["content"])]
+    other = [SystemMessage(SYSTEM[0]["content"].replace("three times", "three times, the essay says,"))]
+    assert [model.cache_prefix(m) for m in (essay, essay, other, other)] == ["computed", "memory", "computed", "memory"]
+    assert len(list(tmp_path.glob("*"))) == 2
