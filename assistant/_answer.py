@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from ._attribution import add_missing_citations
 from ._citations import cited_numbers
-from ._grounding import is_decline, is_grounded, is_relevant, restates_question
+from ._grounding import is_decline, is_grounded, is_relevant, numbers_in_place, restates_question
 from ._retrieval import Passage
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ def make_answer(
     grounded = is_decline(text) or (
         is_grounded(text, texts, metadata)
         and is_relevant(text, topic, texts, metadata)
+        and numbers_in_place(text, topic, texts)
         and not restates_question(text, question)
     )
     if not grounded:

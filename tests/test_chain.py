@@ -150,6 +150,18 @@ def test_an_answer_from_world_knowledge_is_replaced(make_assistant):
     assert answer.grounded is False and answer.sources == []
 
 
+@pytest.mark.parametrize(
+    ("reply", "question", "kept"),
+    [
+        ("The Hanoi summit cost $2.6 million.", "How much did the Hanoi summit cost?", False),  # the Olympics' $2.6 million
+        ("$2.6 million.", "How much did South Korea spend to bring North Korea's athletes?", True),
+    ],
+)
+def test_a_number_borrowed_from_another_part_of_the_essay_is_declined(make_assistant, reply, question, kept):
+    answer = make_assistant(reply, context_budget=100_000).ask(question)
+    assert (answer.text != "The essay does not say.") is kept and answer.grounded is kept
+
+
 def test_a_model_decline_is_kept(make_assistant):
     answer = make_assistant("The essay does not say.").ask("How old is Kim Jong-un?")
     assert answer.text == "The essay does not say." and answer.grounded is True

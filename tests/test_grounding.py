@@ -98,3 +98,20 @@ def test_an_answer_must_bear_on_the_question(answer, topic, relevant):
     from assistant._grounding import is_relevant
 
     assert is_relevant(answer, topic, [*PASSAGES, TRAP], META) is relevant
+
+
+@pytest.mark.parametrize(
+    ("answer", "topic", "in_place"),
+    [
+        ("The Hanoi summit cost $2.6 million.", "How much did the Hanoi summit cost?", False),  # another thing's number
+        ("$2.6 million [2].", "How much did the Hanoi summit cost?", False),
+        ("$2.6 million [2].", "How much did the South Korean government spend?", True),
+        ("Seoul paid $2.6 million to bring the athletes.", "How much did the Olympics cost?", True),  # the answer's own words
+        ("They met 3 times.", "How often did they meet?", True),  # "3" is in no passage: is_grounded's concern
+        ("The essay does not say.", "How much did the Hanoi summit cost?", True),
+    ],
+)
+def test_a_number_must_come_from_a_sentence_about_the_same_thing(answer, topic, in_place):
+    from assistant._grounding import numbers_in_place
+
+    assert numbers_in_place(answer, topic, PASSAGES) is in_place
