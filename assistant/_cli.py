@@ -116,7 +116,9 @@ def _print_streamed(bot, question: str, history: list[dict] | None = None) -> An
         sys.stdout.write("\n")
         if not event.grounded:
             sys.stdout.write(f"(not supported by the essay, so replaced) {event.text}\n")
-        for s in event.sources:
+        if event.closest:
+            sys.stdout.write("Closest passages:\n")
+        for s in event.sources or event.closest:
             snippet = textwrap.shorten(s.text, 100, placeholder=" ...")
             sys.stdout.write(f"  [{s.citation}] {s.doc_id}:{s.start}-{s.end}  {snippet}\n")
         return event

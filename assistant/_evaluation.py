@@ -22,6 +22,7 @@ from ._dataset import EvalItem, dataset_version
 from ._documents import default_essay_path, load_document
 from ._metrics import (
     citation_scores,
+    covers,
     facts_found,
     groundedness,
     is_refusal,
@@ -51,6 +52,8 @@ def score_item(item: EvalItem, answer, ranked: list[tuple[int, int]], quotes: li
             "retrieval": retrieval_scores(ranked, quotes, k),
             "citations": citation_scores(text, shown, quotes),
         }
+        if refused:  # a wrong decline still points the reader somewhere: is it the right place?
+            result["closest_holds_quote"] = float(any(covers((p.start, p.end), q) for p in answer.closest for q in quotes))
     else:
         result["passed"] = refused
     result["groundedness"] = groundedness(text, [s.text for s in answer.sources])
@@ -141,6 +144,7 @@ def aggregate(results: list[dict]) -> dict:
         "citations_valid": _mean(r["citations"]["valid"] for r in answerable),
         "citations_support_quote": _mean(r["citations"]["supports_quote"] for r in answerable),
         "citations_at_most_3": _mean(float(r["citations"]["count"] <= MAX_CITED) for r in answerable),
+        "declined_closest_holds_quote": _mean(r.get("closest_holds_quote") for r in answerable),
         "groundedness": _mean(r["groundedness"] for r in ok),
         "latency_p50_s": round(percentile(latencies, 0.5), 3),
         "latency_p95_s": round(percentile(latencies, 0.95), 3),

@@ -56,14 +56,14 @@ def _spelled_out_acronyms(sentence: str, acronyms: set[str]) -> set[str]:
     return words
 
 
-def _stems(text: str) -> set[str]:
+def stems(text: str) -> set[str]:
     return {re.sub(r"(?<=\w{3})(ing|ed|es|s|d)$", "", w) for w in tokenize(strip_citations(text))}
 
 
 def restates_question(text: str, question: str) -> bool:
     """True when the answer's words are all the question's: "X was held in X" says nothing."""
-    words = _stems(text)
-    return len(words) >= 2 and words <= _stems(question) and not _YES_NO.match(text)
+    words = stems(text)
+    return len(words) >= 2 and words <= stems(question) and not _YES_NO.match(text)
 
 
 def is_relevant(text: str, topic: str, passages: Iterable[str], metadata: Iterable[str] = ()) -> bool:
@@ -75,12 +75,12 @@ def is_relevant(text: str, topic: str, passages: Iterable[str], metadata: Iterab
     On the eval set's answers from four prompt versions this flagged none of
     the answerable ones, and caught an injected reply in French.
     """
-    asked = _stems(topic)
-    said = _stems(text)
-    if not asked or said & asked or said <= _stems(" ".join(metadata)) | asked:
+    asked = stems(topic)
+    said = stems(text)
+    if not asked or said & asked or said <= stems(" ".join(metadata)) | asked:
         return True
     words = set(tokenize(strip_citations(text)))
-    return any(_stems(p) & asked for p in passages if support(words, set(tokenize(p))) >= 0.5)
+    return any(stems(p) & asked for p in passages if support(words, set(tokenize(p))) >= 0.5)
 
 
 def is_grounded(text: str, passages: Iterable[str], metadata: Iterable[str] = ()) -> bool:

@@ -34,16 +34,24 @@ def supporting_sentence(passage: str, answer: str) -> tuple[int, int]:
 
 
 def sources_markdown(answer: Answer) -> str:
-    """Each cited passage with its number; the sentence that best supports the answer in bold."""
-    if not answer.sources:
-        return "No passage of the essay supports an answer to this question."
-    parts = []
-    for s in answer.sources:
-        a, b = supporting_sentence(s.text, answer.text)
-        before, span, after = (html.escape(" ".join(x.split())) for x in (s.text[:a], s.text[a:b], s.text[b:]))
-        link = f'<a href="#cite-{s.citation}" class="cite-link">[{s.citation}]</a>'
-        parts.append(f"{link} {before} <strong>{span}</strong> {after}".replace("  ", " ").strip())
-    return "\n\n".join(parts)
+    """Each cited passage with its number and the sentence that best supports the answer in bold.
+
+    A decline lists the closest passages instead, bolding the sentence nearest the question.
+    """
+    if answer.sources:
+        return "\n\n".join(_passage_markdown(s, answer.text) for s in answer.sources)
+    if answer.closest:
+        asked = f"{answer.question} {answer.standalone_question}"
+        return "\n\n".join(["The essay does not answer this directly. The closest passages:"]
+                             + [_passage_markdown(s, asked) for s in answer.closest])
+    return "No passage of the essay supports an answer to this question."
+
+
+def _passage_markdown(s: Source, against: str) -> str:
+    a, b = supporting_sentence(s.text, against)
+    before, span, after = (html.escape(" ".join(x.split())) for x in (s.text[:a], s.text[a:b], s.text[b:]))
+    link = f'<a href="#cite-{s.citation}" class="cite-link">[{s.citation}]</a>'
+    return f"{link} {before} <strong>{span}</strong> {after}".replace("  ", " ").strip()
 
 
 def essay_html(title: str, text: str, sources: list[Source] = ()) -> str:

@@ -18,6 +18,7 @@ SUMMARY = [
     ("citations_valid", "citations valid"),
     ("citations_support_quote", "cited passage holds the quote"),
     ("citations_at_most_3", "at most 3 cited"),
+    ("declined_closest_holds_quote", "wrongly declined: closest passages hold the quote"),
     ("groundedness", "groundedness"),
     ("latency_p50_s", "latency p50 (s)"),
     ("latency_p95_s", "latency p95 (s)"),

@@ -137,7 +137,7 @@ def _notice(text: str) -> dict:
 
 
 def _sources_in(answer: Answer, document: Document | None) -> list:
-    return [s for s in answer.sources if document and s.doc_id == document.id]
+    return [s for s in answer.sources or answer.closest if document and s.doc_id == document.id]
 
 
 def answer_messages(answer: Answer) -> list[dict]:

@@ -162,6 +162,19 @@ def test_a_number_borrowed_from_another_part_of_the_essay_is_declined(make_assis
     assert (answer.text != "The essay does not say.") is kept and answer.grounded is kept
 
 
+def test_a_decline_offers_the_closest_passages_on_the_question(make_assistant):
+    answer = make_assistant("The essay does not say.").ask("What war might Trump sign a declaration to end?")
+    assert 1 <= len(answer.closest) <= 2 and answer.sources == []
+    assert "declaration to officially end the Korean War" in answer.closest[0].text
+    assert answer.closest[0].score == max(p.score for p in answer.passages)
+
+
+def test_an_answer_or_an_off_topic_decline_offers_no_closest_passages(make_assistant):
+    assert make_assistant("They met in Singapore and Hanoi [2].").ask("Where have Trump and Kim met?").closest == []
+    reply = "I can only answer questions about this essay."
+    assert make_assistant(reply).ask("Give me a recipe for pancakes with syrup.").closest == []
+
+
 def test_a_model_decline_is_kept(make_assistant):
     answer = make_assistant("The essay does not say.").ask("How old is Kim Jong-un?")
     assert answer.text == "The essay does not say." and answer.grounded is True

@@ -87,7 +87,9 @@ def test_ask_prints_the_answer_and_its_sources(fake_models, tmp_path: Path, caps
 def test_ask_says_when_an_answer_was_replaced(fake_models, tmp_path: Path, capsys):
     fake_models("The Korean War began on June 25, 1950.")
     assert main(["ask", "When did the Korean War begin?", "--data-dir", str(tmp_path)]) == 0
-    assert "(not supported by the essay, so replaced) The essay does not say." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "(not supported by the essay, so replaced) The essay does not say." in out
+    assert "Closest passages:\n  [" in out  # the essay mentions the Korean War: where to look
 
 
 def test_chat_keeps_history_until_cleared(fake_models, tmp_path: Path, capsys, monkeypatch):

@@ -62,6 +62,7 @@ def test_a_good_run_scores_and_passes(settings):
     assert war["passed"] and war["refused"]
     agg = report["aggregate"]
     assert agg["answerable_accuracy"] == 1.0 and agg["refusal_recall"] == 1.0 and agg["refusal_precision"] == 1.0
+    assert "closest_holds_quote" not in met and agg["declined_closest_holds_quote"] is None
     assert report["meta"]["dataset"]["version"] and report["meta"]["model"] == "local"
     assert "| t-met | pass |" in markdown_report(report)
 
@@ -73,6 +74,7 @@ def test_false_refusals_and_answered_unanswerables_fail(settings):
     assert not war["passed"] and not war["refused"]
     agg = report["aggregate"]
     assert agg["false_refusal_rate"] == 1.0 and agg["refusal_recall"] == 0.0 and agg["refusal_precision"] == 0.0
+    assert met["closest_holds_quote"] == 1.0 and agg["declined_closest_holds_quote"] == 1.0  # where to look, offered
 
 
 def test_the_final_answer_is_scored_after_the_grounding_gate(settings):

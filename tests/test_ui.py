@@ -1,6 +1,7 @@
 """The web UI's behaviour as plain functions, on the fake chat model."""
 
 import json
+import re
 
 import pytest
 
@@ -139,6 +140,24 @@ def test_sources_markdown_without_sources():
     from assistant._answer import Answer
 
     assert "No passage" in sources_markdown(Answer("The essay does not say.", [], "q", "q"))
+
+
+def test_a_decline_lists_the_closest_passages_with_the_sentence_nearest_the_question():
+    from assistant._answer import Answer, Source
+
+    passage = Source(4, "Kim met Trump in Hanoi. Trump might sign a declaration to end the Korean War.", "essay", "", 10, 90, 0.5)
+    answer = Answer("The essay does not say.", [], "Which war might Trump end?", "Which war might Trump end?", closest=[passage])
+    markdown = sources_markdown(answer)
+    assert markdown.startswith("The essay does not answer this directly. The closest passages:")
+    assert '<a href="#cite-4" class="cite-link">[4]</a> Kim met Trump in Hanoi. <strong>Trump might sign' in markdown
+
+
+def test_a_declined_answer_links_to_the_closest_passages_in_the_essay(ui_bot):
+    bot, doc = ui_bot("The essay does not say.")
+    *_, (messages, essay) = chat(bot, "What war might Trump sign a declaration to end?", [], doc)
+    answer, sources = messages
+    n = re.search(r'href="#cite-(\d+)"', sources["content"]).group(1)
+    assert "closest passages" in sources["content"] and f'id="cite-{n}"' in essay
 
 
 NASTY_QUESTIONS = {
