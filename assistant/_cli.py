@@ -20,6 +20,7 @@ from ._documents import DocumentError
 from ._inputs import InvalidInput
 from ._llm import ModelError
 from ._model_file import ModelFileError
+from ._rendering import supporting_sentence
 from ._settings import Settings
 from ._store import StoreError
 
@@ -118,8 +119,10 @@ def _print_streamed(bot, question: str, history: list[dict] | None = None) -> An
             sys.stdout.write(f"(not supported by the essay, so replaced) {event.text}\n")
         if event.closest:
             sys.stdout.write("Closest passages:\n")
-        for s in event.sources or event.closest:
-            snippet = textwrap.shorten(s.text, 100, placeholder=" ...")
+        against = event.text if event.sources else f"{event.question} {event.standalone_question}"
+        for s in event.sources or event.closest:  # each with the sentence nearest the answer, or the question
+            a, b = supporting_sentence(s.text, against)
+            snippet = textwrap.shorten(s.text[a:b], 160, placeholder=" ...")
             sys.stdout.write(f"  [{s.citation}] {s.doc_id}:{s.start}-{s.end}  {snippet}\n")
         return event
     raise AssertionError("stream ended without an answer")
