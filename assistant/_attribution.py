@@ -5,11 +5,12 @@ passages but often omits the ``[n]`` markers. A sentence without one is
 attributed to the passage holding most of its content words, when that
 passage holds at least ``MIN_SUPPORT`` of them and every name and number
 in the sentence. A paraphrase, or a terse "In July.", is attributed to the
-passage sharing most words with it and the question, when that passage holds
-at least ``MIN_PARAPHRASE`` of the sentence's words, of those words and the
-question's together, and all its names and numbers. On the eval answers this cited the supporting passage for 3 more
-answerable items and a wrong one for 1. Anything weaker stays uncited rather
-than getting a guess.
+passage sharing most words with it and the question, when that passage
+holds all its names and numbers and at least ``MIN_PARAPHRASE`` both of
+the sentence's words and of those and the question's together. On the
+eval answers this cited the supporting passage for 3 more answerable
+items and a wrong one for 1. Anything weaker stays uncited rather than
+getting a guess.
 """
 
 from __future__ import annotations
@@ -71,8 +72,11 @@ def add_missing_citations(text: str, passages: Sequence[tuple[int, str]], questi
         if cited_numbers(sentence) or not words:
             continue
         names = names_and_numbers(sentence)
-        candidates = [(support(words, pv) >= MIN_SUPPORT and len(words) >= MIN_WORDS, support(words | asked, pv), support(words, pv), n)
-                      for n, pv in vocab if names <= pv]
+        candidates = [  # strict matches first, then most words shared with the sentence and question
+            (support(words, pv) >= MIN_SUPPORT and len(words) >= MIN_WORDS, support(words | asked, pv), support(words, pv), n)
+            for n, pv in vocab
+            if names <= pv
+        ]
         if not candidates:
             continue
         strict, with_question, own, number = max(candidates)

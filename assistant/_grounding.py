@@ -99,7 +99,7 @@ def is_grounded(text: str, passages: Iterable[str], metadata: Iterable[str] = ()
 
 
 def numbers_in_place(text: str, topic: str, passages: Iterable[str]) -> bool:
-    """True when each number of the answer appears in a context sentence sharing a word with the answer's sentence or the question.
+    """True when each number of the answer sits in a context sentence sharing a word with its sentence or the question.
 
     A small model pairs a number from one part of the essay with a subject
     from another. On the stored answers of ten eval runs this flagged one
