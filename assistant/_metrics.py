@@ -54,7 +54,7 @@ def facts_found(answer: str, required_facts: Sequence[Sequence[str]]) -> list[bo
 
 
 def _normalise(text: str) -> list[str]:
-    text = re.sub(r"\[\d+\]", " ", text.lower())
+    text = strip_citations(text.lower())
     text = "".join(" " if ch in string.punctuation or ch in "“”’‘" else ch for ch in text)
     return [w for w in text.split() if w not in ("a", "an", "the")]
 

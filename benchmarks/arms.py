@@ -45,16 +45,22 @@ def assistant_messages(bot: Assistant, question: str, history: list[dict]):
     return bot._keep_prefix(prepared, parts.prompt.invoke(prepared))
 
 
-def raw_stream(llm: LlamaCppChatModel, messages) -> Iterator[str]:
+def raw_stream(llm: LlamaCppChatModel, messages, max_tokens: int | None = None) -> Iterator[str]:
     """The assistant's prepared messages, straight to llama.cpp: no retrieval, no checks, no LangChain."""
     payload = _payload(messages)
     llama, lock = _shared_llama(llm.model_path, llm.n_ctx, llm.n_threads)
     with lock:
         for event in llama.create_chat_completion(
-            messages=payload, stream=True, temperature=llm.temperature, max_tokens=llm.max_tokens
+            messages=payload, stream=True, temperature=llm.temperature, max_tokens=max_tokens or llm.max_tokens
         ):
             if delta := event["choices"][0]["delta"].get("content"):
                 yield delta
+
+
+def forget_question(bot: Assistant, llm: LlamaCppChatModel) -> None:
+    """Leave a throwaway question after the cached essay prefix, so the next question is read in full."""
+    for _ in raw_stream(llm, assistant_messages(bot, "?", []), max_tokens=1):
+        pass
 
 
 def _history(history: list[dict]) -> list:
