@@ -86,9 +86,11 @@ def make_answer(
     if not grounded:
         log.info("declined an answer the passages do not support: %r", text)
         text = declined
-    if not is_decline(text):
+    if is_decline(text):
+        closest = closest_passages(passages, topic)
+    else:
+        closest = []
         text = add_missing_citations(text, [(s.citation, s.text) for s in passages], question=topic)
     by_number = {s.citation: s for s in passages}
     sources = [by_number[n] for n in cited_numbers(text) if n in by_number]
-    closest = closest_passages(passages, topic) if is_decline(text) else []
     return Answer(text, sources, question, standalone, passages, grounded, closest)
