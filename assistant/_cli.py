@@ -20,7 +20,7 @@ from ._documents import DocumentError
 from ._inputs import InvalidInput
 from ._llm import ModelError
 from ._model_file import ModelFileError
-from ._rendering import supporting_sentence
+from ._rendering import passages_to_show
 from ._settings import Settings
 from ._store import StoreError
 
@@ -119,9 +119,7 @@ def _print_streamed(bot, question: str, history: list[dict] | None = None) -> An
             sys.stdout.write(f"(not supported by the essay, so replaced) {event.text}\n")
         if event.closest:
             sys.stdout.write("Closest passages:\n")
-        against = event.text if event.sources else f"{event.question} {event.standalone_question}"
-        for s in event.sources or event.closest:  # each with the sentence nearest the answer, or the question
-            a, b = supporting_sentence(s.text, against)
+        for s, (a, b) in passages_to_show(event):
             snippet = textwrap.shorten(s.text[a:b], 160, placeholder=" ...")
             sys.stdout.write(f"  [{s.citation}] {s.doc_id}:{s.start}-{s.end}  {snippet}\n")
         return event

@@ -115,6 +115,6 @@ def numbers_in_place(text: str, topic: str, passages: Iterable[str]) -> bool:
             number = set(tokenize(match.group()))
             around = (set(tokenize(sentence)) | asked) - number
             holding = [words for words in sentences if number and number <= words]
-            if holding and not any((words - number) & around for words in holding):
+            if holding and not any(words & around for words in holding):
                 return False
     return True

@@ -33,25 +33,27 @@ def supporting_sentence(passage: str, answer: str) -> tuple[int, int]:
     return max(spans, key=lambda sp: support(set(tokenize(passage[sp[0] : sp[1]])) or {""}, words))
 
 
-def sources_markdown(answer: Answer) -> str:
-    """Each cited passage with its number and the sentence that best supports the answer in bold.
+def passages_to_show(answer: Answer) -> list[tuple[Source, tuple[int, int]]]:
+    """The cited passages, or a decline's closest ones, each with the span of the sentence to stress.
 
-    A decline lists the closest passages instead, bolding the sentence nearest the question.
+    That sentence is the one nearest the answer, or for a decline the one nearest the question.
     """
-    if answer.sources:
-        return "\n\n".join(_passage_markdown(s, answer.text) for s in answer.sources)
-    if answer.closest:
-        asked = f"{answer.question} {answer.standalone_question}"
-        return "\n\n".join(["The essay does not answer this directly. The closest passages:"]
-                             + [_passage_markdown(s, asked) for s in answer.closest])
-    return "No passage of the essay supports an answer to this question."
+    against = answer.text if answer.sources else f"{answer.question} {answer.standalone_question}"
+    return [(s, supporting_sentence(s.text, against)) for s in answer.sources or answer.closest]
 
 
-def _passage_markdown(s: Source, against: str) -> str:
-    a, b = supporting_sentence(s.text, against)
-    before, span, after = (html.escape(" ".join(x.split())) for x in (s.text[:a], s.text[a:b], s.text[b:]))
-    link = f'<a href="#cite-{s.citation}" class="cite-link">[{s.citation}]</a>'
-    return f"{link} {before} <strong>{span}</strong> {after}".replace("  ", " ").strip()
+def sources_markdown(answer: Answer) -> str:
+    """Each passage from ``passages_to_show`` with its number and its stressed sentence in bold."""
+    parts = []
+    for s, (a, b) in passages_to_show(answer):
+        before, span, after = (html.escape(" ".join(x.split())) for x in (s.text[:a], s.text[a:b], s.text[b:]))
+        link = f'<a href="#cite-{s.citation}" class="cite-link">[{s.citation}]</a>'
+        parts.append(f"{link} {before} <strong>{span}</strong> {after}".replace("  ", " ").strip())
+    if not parts:
+        return "No passage of the essay supports an answer to this question."
+    if not answer.sources:
+        parts.insert(0, "The essay does not answer this directly. The closest passages:")
+    return "\n\n".join(parts)
 
 
 def essay_html(title: str, text: str, sources: list[Source] = ()) -> str:
