@@ -16,17 +16,18 @@ from langchain_core.messages import BaseMessage
 from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable
 
-from ._answer import Answer, make_answer
+from ._answer import CLOSEST, Answer, AnswerCheck
 from ._chain import Chain, build_chain
 from ._documents import Document, DocumentError, load_document
-from ._embeddings import make_embeddings
+from ._embeddings import MiniLMEmbeddings, make_embeddings
 from ._indexing import IndexReport, index_paths
 from ._inputs import clean_question, normalise_history
 from ._llm import describe_refused, describe_unreachable, make_chat_model, refused, unreachable
 from ._prompts import Prompts
-from ._retrieval import HybridRetriever
+from ._retrieval import HybridRetriever, Passage
 from ._settings import Settings
 from ._store import open_store
+from ._verification import MeaningVerifier, Verifier
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class Assistant:
     """Answers questions about the indexed essays, citing passages.
 
     ``llm`` and ``embeddings`` override the configured models (tests pass
-    fakes). The chat model is created on first use, so indexing never
+    fakes); ``verifier`` replaces the one that decides which sentences are shown. The chat model is created on first use, so indexing never
     loads it.
     """
 
@@ -46,14 +47,19 @@ class Assistant:
         llm: BaseChatModel | None = None,
         embeddings: Embeddings | None = None,
         prompts: Prompts | None = None,
+        verifier: Verifier | None = None,
     ) -> None:
         self.settings = settings or Settings()
+        given = embeddings is not None
         if embeddings is None:
             embeddings = make_embeddings(self.settings.embedding, self.settings.embedding_base_url)
             embedding_name = self.settings.embedding
         else:
             embedding_name = getattr(embeddings, "name", None) or type(embeddings).__name__
         self._store = open_store(self.settings, embeddings, embedding_name)
+        # The verifier's thresholds were measured on the bundled embedding, so a remote one is not asked per sentence.
+        judge = embeddings if given or embedding_name == MiniLMEmbeddings.name else MiniLMEmbeddings()
+        self._verifier = verifier or MeaningVerifier(judge)
         self._retriever = HybridRetriever(self._store)
         self._llm = llm
         self._prompts = prompts or Prompts.load()
@@ -71,6 +77,10 @@ class Assistant:
         if self._store.count() == 0:
             log.info("the index is empty; indexing the bundled essay")
             self.index(progress=False)
+
+    def search(self, query: str, k: int | None = None) -> list[Passage]:
+        """Hybrid search (dense and keyword) over the index, best first."""
+        return self._retriever.search(query, k or self.settings.k)
 
     @property
     def chunk_count(self) -> int:
@@ -120,23 +130,29 @@ class Assistant:
         return answer
 
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
-        """Yield the answer's text as it is generated, then the finished ``Answer``.
+        """Yield the answer's verified text sentence by sentence, then the finished ``Answer``.
 
-        The final ``Answer.text`` can differ from the joined deltas: citations
-        the model left out are attached once the whole answer is known, and an
-        answer the essay does not support is replaced (``Answer.grounded``).
+        Each sentence is held until it closes and is shown only if the
+        verifier finds it in the essay, so the joined deltas are exactly
+        ``Answer.text``. When the first sentence fails, generation stops
+        and the answer is the decline, with the closest passages.
         """
         inputs = self._inputs(question, history)
         parts = self._parts()
-        text = ""
         with self._remote_errors():
             prepared = parts.prepare.invoke(inputs)
             messages = self._keep_prefix(prepared, parts.prompt.invoke(prepared))
-            for chunk in parts.llm.stream(messages):
-                if delta := chunk.text:
-                    text += delta
-                    yield delta
-        yield self._finish(prepared, text)
+            check = self._check(prepared)
+            tokens = parts.llm.stream(messages)
+            try:
+                for chunk in tokens:
+                    yield from check.feed(chunk.text)
+                    if check.stopped:
+                        break
+            finally:
+                tokens.close()  # ends generation: a stop button, or a first sentence that failed
+        yield from check.finish()
+        yield check.answer()
 
     async def aask(self, question: str, history: list[dict] | None = None) -> Answer:
         answer = None
@@ -147,15 +163,34 @@ class Assistant:
     async def astream(self, question: str, history: list[dict] | None = None) -> AsyncIterator[str | Answer]:
         inputs = self._inputs(question, history)
         parts = self._parts()
-        text = ""
         with self._remote_errors():
             prepared = await parts.prepare.ainvoke(inputs)
             messages = await asyncio.to_thread(self._keep_prefix, prepared, await parts.prompt.ainvoke(prepared))
-            async for chunk in parts.llm.astream(messages):
-                if delta := chunk.text:
-                    text += delta
-                    yield delta
-        yield self._finish(prepared, text)
+            check = await asyncio.to_thread(self._check, prepared)
+            tokens = parts.llm.astream(messages)
+            try:
+                async for chunk in tokens:
+                    for shown in await asyncio.to_thread(check.feed, chunk.text):
+                        yield shown
+                    if check.stopped:
+                        break
+            finally:
+                await tokens.aclose()
+        for shown in await asyncio.to_thread(check.finish):
+            yield shown
+        yield await asyncio.to_thread(check.answer)
+
+    def _check(self, prepared: dict) -> AnswerCheck:
+        return AnswerCheck(
+            self._verifier,
+            question=prepared["question"],
+            standalone=prepared["standalone"],
+            context=prepared["context"],
+            declined=self._prompts.declined,
+            off_topic=self._prompts.off_topic,
+            asked_before=tuple(m.text for m in prepared["history"] if m.type == "human"),
+            closest=lambda: self.search(prepared["standalone"], CLOSEST),
+        )
 
     def _keep_prefix(self, prepared: dict, prompt: PromptValue) -> list[BaseMessage]:
         """With the whole corpus in the system prompt, have a local model load or save that prefix's KV state."""
@@ -177,13 +212,3 @@ class Assistant:
             if refused(exc):
                 raise describe_refused(self.settings, exc) from None
             raise
-
-    def _finish(self, prepared: dict, text: str) -> Answer:
-        return make_answer(
-            text,
-            question=prepared["question"],
-            standalone=prepared["standalone"],
-            context=prepared["context"],
-            declined=self._prompts.declined,
-            asked_before=tuple(m.text for m in prepared["history"] if m.type == "human"),
-        )

@@ -108,20 +108,18 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def _print_streamed(bot, question: str, history: list[dict] | None = None) -> Answer:
-    """Print the answer as it streams, then its sources; return it."""
+    """Print the verified sentences as they pass, then the cited sentences; return the answer."""
     for event in bot.stream(question, history):
         if isinstance(event, str):
             sys.stdout.write(event)
             sys.stdout.flush()
             continue
         sys.stdout.write("\n")
-        if not event.grounded:
-            sys.stdout.write(f"(not supported by the essay, so replaced) {event.text}\n")
         if event.closest:
             sys.stdout.write("Closest passages:\n")
-        for s, (a, b) in passages_to_show(event):
-            snippet = textwrap.shorten(s.text[a:b], 160, placeholder=" ...")
-            sys.stdout.write(f"  [{s.citation}] {s.doc_id}:{s.start}-{s.end}  {snippet}\n")
+        for s in passages_to_show(event):
+            quote = textwrap.shorten(s.cited_text or s.text, 160, placeholder=" ...")
+            sys.stdout.write(f"  [{s.citation}] {s.doc_id}:{s.cited_start}-{s.cited_end}  {quote}\n")
         return event
     raise AssertionError("stream ended without an answer")
 

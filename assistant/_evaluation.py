@@ -44,13 +44,15 @@ def score_item(item: EvalItem, answer, ranked: list[tuple[int, int]], quotes: li
     result: dict = {"refused": refused, "token_f1": round(token_f1(text, item.reference_answer), 4)}
     if item.answerable:
         found = facts_found(text, item.required_facts)
-        shown = {p.citation: (p.start, p.end) for p in answer.passages}
+        shown = {s.citation: (s.start, s.end) for s in answer.sources}
+        sentences = [(s.cited_start, s.cited_end) for s in answer.sources]
         result |= {
             "facts_found": sum(found),
             "facts_total": len(found),
             "passed": all(found) and not refused,
             "retrieval": retrieval_scores(ranked, quotes, k),
             "citations": citation_scores(text, shown, quotes),
+            "sentence_holds_quote": float(any(covers(q, p) or covers(p, q) for p in sentences for q in quotes)),
         }
         if refused:  # a wrong decline still points the reader somewhere: is it the right place?
             result["closest_holds_quote"] = float(any(covers((p.start, p.end), q) for p in answer.closest for q in quotes))
@@ -86,11 +88,11 @@ def _run_item(bot: Assistant, item: EvalItem, essay, k: int) -> dict:
     base = {"id": item.id, "question": item.question, "answerable": item.answerable, "required": item.required, "tags": item.tags}
     start = time.perf_counter()
     first = None
-    tokens = 0
+    sentences = 0
     try:
         for event in bot.stream(item.question, item.history):
             if isinstance(event, str):
-                tokens += 1
+                sentences += 1
                 first = first if first is not None else time.perf_counter() - start
             else:
                 answer = event
@@ -98,7 +100,7 @@ def _run_item(bot: Assistant, item: EvalItem, essay, k: int) -> dict:
         # Other documents' passages keep their rank but cover no quote.
         ranked = [
             (p.chunk.start, p.chunk.end) if p.chunk.doc_id == essay.id else (-1, -1)
-            for p in bot._retriever.search(answer.standalone_question, k)
+            for p in bot.search(answer.standalone_question, k)
         ]
         scores = score_item(item, answer, ranked, quote_spans(essay.text, item.supporting_quotes), k)
     except Exception as exc:  # a crash is a result: it fails the item and the gate
@@ -106,10 +108,11 @@ def _run_item(bot: Assistant, item: EvalItem, essay, k: int) -> dict:
     return base | scores | {
         "answer": answer.text,
         "grounded": answer.grounded,
-        "sources": [{"citation": s.citation, "start": s.start, "end": s.end, "text": s.text} for s in answer.sources],
+        "dropped": answer.dropped,
+        "sources": [{"citation": s.citation, "start": s.cited_start, "end": s.cited_end, "text": s.cited_text} for s in answer.sources],
         "latency_s": round(latency, 3),
         "ttft_s": round(first if first is not None else latency, 3),
-        "output_tokens": tokens,
+        "sentences": sentences,
     }
 
 
@@ -143,13 +146,14 @@ def aggregate(results: list[dict]) -> dict:
         "mrr": _mean(r["retrieval"]["rr"] for r in answerable),
         "citations_valid": _mean(r["citations"]["valid"] for r in answerable),
         "citations_support_quote": _mean(r["citations"]["supports_quote"] for r in answerable),
+        "citations_sentence_quote": _mean(r.get("sentence_holds_quote") for r in answerable if not r["refused"]),
         "citations_at_most_3": _mean(float(r["citations"]["count"] <= MAX_CITED) for r in answerable),
         "declined_closest_holds_quote": _mean(r.get("closest_holds_quote") for r in answerable),
         "groundedness": _mean(r["groundedness"] for r in ok),
         "latency_p50_s": round(percentile(latencies, 0.5), 3),
         "latency_p95_s": round(percentile(latencies, 0.95), 3),
         "ttft_p50_s": round(percentile(ttfts, 0.5), 3),
-        "output_tokens_mean": _mean(r["output_tokens"] for r in ok),
+        "sentences_mean": _mean(r["sentences"] for r in ok),
     }
 
 

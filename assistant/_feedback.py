@@ -11,9 +11,7 @@ from collections import OrderedDict
 from dataclasses import asdict
 from pathlib import Path
 
-from ._answer import Answer
-from ._grounding import is_decline
-from ._rendering import supporting_sentence
+from ._answer import Answer, is_decline
 
 
 class FeedbackLog:
@@ -64,10 +62,7 @@ def feedback_to_cases(path: Path) -> list[dict]:
         if entry.get("liked") is not True or not entry.get("question"):
             continue
         answer = entry["answer"]
-        quotes = []
-        for s in entry["sources"]:
-            a, b = supporting_sentence(s["text"], answer)
-            quotes.append(s["text"][a:b].strip())
+        quotes = [s.get("cited_text") or s["text"] for s in entry["sources"]]  # older logs have no cited sentence
         case_id = "fb-" + hashlib.sha1(entry["question"].encode()).hexdigest()[:8]
         cases[case_id] = {
             "id": case_id,

@@ -13,12 +13,12 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 
-from ._attribution import MIN_SUPPORT, MIN_WORDS, names_and_numbers, sentence_spans, support
-from ._citations import cited_numbers, strip_citations
-from ._grounding import is_decline
-from ._retrieval import tokenize
+from ._answer import is_decline
+from ._text import cited_numbers, names_and_numbers, sentence_spans, strip_citations, tokenize
 
 Span = tuple[int, int]
+MIN_SUPPORT = 0.6  # share of a claim's content words one cited passage must hold
+MIN_WORDS = 2  # a sentence with fewer content words makes no claim
 
 
 def quote_spans(text: str, quotes: Sequence[str]) -> list[Span]:
@@ -110,6 +110,10 @@ def groundedness(answer: str, cited_texts: Sequence[str]) -> float | None:
         if any(support(words, p) >= MIN_SUPPORT and names <= p for p in passages):
             supported += 1
     return supported / claims if claims else None
+
+
+def support(words: set[str], passage_words: set[str]) -> float:
+    return len(words & passage_words) / len(words) if words else 0.0
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -22,7 +22,8 @@ def read_prompt(name: str, directory: Path | None = None) -> str:
 class Prompts:
     answer: ChatPromptTemplate
     condense: ChatPromptTemplate
-    declined: str  # what the user sees when an answer is not supported by the essay
+    declined: str  # what the user sees when the essay does not support an answer
+    off_topic: str  # what the user sees when the question is not about the essay
 
     @classmethod
     def load(cls, directory: Path | None = None) -> "Prompts":
@@ -39,4 +40,6 @@ class Prompts:
                 ("human", read_prompt("condense_user", directory)),
             ]
         )
-        return cls(answer=answer, condense=condense, declined=read_prompt("declined", directory))
+        return cls(answer=answer, condense=condense, declined=read_prompt("declined", directory),
+            off_topic=read_prompt("off_topic", directory),
+        )

@@ -17,13 +17,14 @@ SUMMARY = [
     ("mrr", "MRR"),
     ("citations_valid", "citations valid"),
     ("citations_support_quote", "cited passage holds the quote"),
+    ("citations_sentence_quote", "cited sentence holds the quote"),
     ("citations_at_most_3", "at most 3 cited"),
     ("declined_closest_holds_quote", "wrongly declined: closest passages hold the quote"),
     ("groundedness", "groundedness"),
     ("latency_p50_s", "latency p50 (s)"),
     ("latency_p95_s", "latency p95 (s)"),
-    ("ttft_p50_s", "first token p50 (s)"),
-    ("output_tokens_mean", "output tokens (mean)"),
+    ("ttft_p50_s", "first verified sentence p50 (s)"),
+    ("sentences_mean", "sentences shown (mean)"),
 ]
 
 

@@ -16,24 +16,9 @@ import bm25s
 import numpy as np
 
 from ._store import ChunkStore, StoredChunk
+from ._text import tokenize
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of top ranks
-_TOKEN = re.compile(r"\$?\d+(?:[.,]\d+)*%?|[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
-_STOPWORDS = frozenset(
-    "a an and are as at be but by did do does for from had has have he her his how i if in into is it its "
-    "me my of on or our she so than that the their them then there these they this to was we were what "
-    "when where which who whom why will with would you your".split()
-)
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercased words and whole numbers ("2.6", "$2.6", "2018"); apostrophe suffixes dropped."""
-    tokens = []
-    for tok in _TOKEN.findall(text.lower()):
-        tok = re.sub(r"['’]s$", "", tok).lstrip("$")
-        if tok and tok not in _STOPWORDS:
-            tokens.append(tok)
-    return tokens
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from ._feedback import FeedbackLog
 from ._inputs import InvalidInput, content_text
 from ._llm import ModelError
 from ._model_file import ModelFileError
-from ._rendering import SOURCES_TITLE, essay_html, link_citations, sources_markdown, unlink_citations
+from ._rendering import SOURCES_TITLE, checking, essay_html, link_citations, sources_markdown, unlink_citations
 
 # Analytics off before Gradio is imported: no traffic leaves the machine.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 CSS = """
 .essay { max-height: 75vh; overflow-y: auto; padding: 0 0.5rem; }
 .essay-text { white-space: pre-wrap; line-height: 1.55; }
-mark.cited { background: #fde68a; color: inherit; padding: 0 1px; border-radius: 2px; }
+.essay .passage { background: #fef9c3; }
+mark.cited { background: #fcd34d; color: inherit; padding: 0 1px; border-radius: 2px; font-weight: 600; }
 mark.cited.flash { background: #f59e0b; }
+em.checking { color: #6b7280; font-size: 0.9em; }
 a.cite-link { text-decoration: none; font-weight: 600; }
 """
 # Clicking "[n]" anywhere scrolls the essay to passage n and flashes it, instead of following the link.
@@ -109,15 +111,16 @@ def history_for_model(history: list[dict]) -> list[dict]:
 def chat(
     bot: Assistant, message: str, history: list[dict], document: Document | None, feedback: FeedbackLog | None = None
 ) -> Iterator[tuple]:
-    """Stream one answer: (chat messages, essay HTML) pairs, ending with the answer and its sources."""
+    """Stream one answer's verified sentences: (chat messages, essay HTML) pairs, ending with the answer and its sources."""
     title, text = (document.title, document.text) if document else ("", "")
     plain = essay_html(title, text) if document else ""
     try:
         partial = ""
+        yield checking(partial), plain  # each sentence is held until the verifier passes it
         for event in bot.stream(message, history_for_model(history)):
             if isinstance(event, str):
                 partial += event
-                yield partial, plain
+                yield checking(partial), plain
             else:
                 messages = answer_messages(event)
                 if feedback:

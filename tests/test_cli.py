@@ -80,15 +80,20 @@ def test_ask_prints_the_answer_and_its_sources(fake_models, tmp_path: Path, caps
     fake_models("They met in Singapore, Hanoi, and in the Demilitarized Zone [3].")
     assert main(["ask", "Where have Trump and Kim met?", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("They met in Singapore, Hanoi, and in the Demilitarized Zone [3].\n")
-    assert "  [3] another-us-north-korea-summit:" in out
+    assert out.startswith("They met in Singapore, Hanoi, and in the Demilitarized Zone [1].\n")
+    source = out.splitlines()[1]  # the cited sentence, with its span in the document
+    assert source.startswith("  [1] another-us-north-korea-summit:") and "in Singapore, Hanoi" in source
+    start, end = map(int, source.split()[1].split(":")[1].split("-"))
+    from assistant._documents import default_essay_path, load_document
+
+    assert load_document(default_essay_path()).text[start:end].startswith("The president has met with Kim three times")
 
 
-def test_ask_says_when_an_answer_was_replaced(fake_models, tmp_path: Path, capsys):
+def test_ask_never_prints_an_unsupported_sentence(fake_models, tmp_path: Path, capsys):
     fake_models("The Korean War began on June 25, 1950.")
     assert main(["ask", "When did the Korean War begin?", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "(not supported by the essay, so replaced) The essay does not say." in out
+    assert out.startswith("The essay does not say.\n") and "1950" not in out
     closest = out.split("Closest passages:\n")[1]  # the essay mentions the Korean War: where to look
     assert closest.startswith("  [") and "the Korean War" in closest
 

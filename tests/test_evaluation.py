@@ -58,7 +58,7 @@ def test_a_good_run_scores_and_passes(settings):
     report = run(settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].", "The essay does not say.")
     met, war = report["items"]
     assert met["passed"] and met["facts_found"] == 3 and met["citations"]["valid"] == 1.0
-    assert met["citations"]["supports_quote"] == 1.0 and met["groundedness"] == 1.0
+    assert met["citations"]["supports_quote"] == 1.0 and met["groundedness"] == 1.0 and met["sentence_holds_quote"] == 1.0
     assert war["passed"] and war["refused"]
     agg = report["aggregate"]
     assert agg["answerable_accuracy"] == 1.0 and agg["refusal_recall"] == 1.0 and agg["refusal_precision"] == 1.0
@@ -68,7 +68,8 @@ def test_a_good_run_scores_and_passes(settings):
 
 
 def test_false_refusals_and_answered_unanswerables_fail(settings):
-    report = run(settings, "The essay does not say.", "The president has met with Kim three times already [3].")
+    answered = "If a summit takes place in late October, Trump might sign a declaration to officially end the Korean War."
+    report = run(settings, "The essay does not say.", answered)
     met, war = report["items"]
     assert not met["passed"] and met["refused"]
     assert not war["passed"] and not war["refused"]

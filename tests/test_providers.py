@@ -33,7 +33,7 @@ def test_the_ui_shows_a_down_model_as_a_message(settings, embeddings):
 
     bot = Assistant(settings.model_copy(update={"base_url": "http://127.0.0.1:9/v1"}), llm=DownModel(messages=iter([])), embeddings=embeddings)
     bot.ensure_index()
-    (reply, _), = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
+    *_, (reply, _) = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
     assert reply["content"].startswith("**Cannot answer.** The model is not available:") and "did not answer" in reply["content"]
 
 

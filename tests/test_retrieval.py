@@ -1,7 +1,8 @@
 import pytest
 
 from assistant import Assistant
-from assistant._retrieval import reciprocal_rank_fusion, tokenize
+from assistant._retrieval import reciprocal_rank_fusion
+from assistant._text import tokenize
 
 
 def test_rrf_rewards_agreement():

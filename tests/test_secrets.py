@@ -68,7 +68,7 @@ def test_the_cli_and_the_ui_show_a_refused_key_without_it(secret_settings, embed
     bot = Assistant(secret_settings, llm=RefusingModel(messages=iter([])), embeddings=embeddings)
     bot.ensure_index()
     with caplog.at_level(logging.DEBUG):
-        (reply, _), = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
+        *_, (reply, _) = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
         warm = WarmUp(bot)
         warm._run()
     assert reply["content"].startswith("**Cannot answer.** The model is not available: the model server")

@@ -22,15 +22,24 @@ def ui_bot(make_assistant):
 
 
 def test_chat_streams_then_ends_with_answer_sources_and_highlighted_essay(ui_bot):
-    bot, doc = ui_bot("They met in Singapore, Hanoi, and in the Demilitarized Zone [3].")
+    bot, doc = ui_bot("They met in Singapore, Hanoi, and in the Demilitarized Zone [3]. Kim Yo Jong is his younger sister.")
     outputs = list(chat(bot, "Where have Trump and Kim met?", [], doc))
     partials, (messages, essay) = outputs[:-1], outputs[-1]
-    assert partials and all(isinstance(p, str) for p, _ in partials)
+    assert [p for p, _ in partials] == [  # the held sentence shows as being checked
+        '<em class="checking">(checking against the essay…)</em>',
+        'They met in Singapore, Hanoi, and in the Demilitarized Zone <a href="#cite-1" class="cite-link">[1]</a>. '
+        '<em class="checking">(checking against the essay…)</em>',
+        'They met in Singapore, Hanoi, and in the Demilitarized Zone <a href="#cite-1" class="cite-link">[1]</a>. '
+        'Kim Yo Jong is his younger sister <a href="#cite-2" class="cite-link">[2]</a>. '
+        '<em class="checking">(checking against the essay…)</em>',
+    ]
     answer, sources = messages
-    assert answer["content"].endswith('<a href="#cite-3" class="cite-link">[3]</a>.')
+    assert answer["content"].endswith('<a href="#cite-2" class="cite-link">[2]</a>.')
     assert sources["metadata"]["title"] == SOURCES_TITLE
     assert "<strong>The president has met with Kim three times already, in Singapore, Hanoi" in sources["content"]
-    assert 'id="cite-3"' in essay and '<mark class="cited" data-cites="3"' in essay
+    cited = re.search(r'<span id="cite-1" class="cite-anchor"></span><mark class="cited" data-cites="1"[^>]*>([^<]*)</mark>', essay)
+    assert cited.group(1).startswith("The president has met with Kim three times")  # the sentence, not the passage
+    assert '<span class="passage" data-cites="1">' in essay  # the rest of its passage, lightly shaded
 
 
 @pytest.mark.parametrize(
@@ -39,7 +48,7 @@ def test_chat_streams_then_ends_with_answer_sources_and_highlighted_essay(ui_bot
 )
 def test_bad_questions_become_readable_messages(ui_bot, message, expected):
     bot, doc = ui_bot("unused")
-    (reply, essay), = list(chat(bot, message, [], doc))
+    *_, (reply, essay) = list(chat(bot, message, [], doc))
     assert reply["content"].startswith("**Cannot answer.**") and expected in reply["content"]
     assert "Traceback" not in reply["content"] and "<mark" not in essay
 
@@ -48,7 +57,7 @@ def test_a_failing_model_becomes_a_readable_message(make_assistant):
     bot = make_assistant()
     bot._llm = fake_llm()  # no replies left: the fake raises when called
     bot.ensure_index()
-    (reply, _), = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
+    *_, (reply, _) = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
     assert reply["content"] == "**Cannot answer.** Something went wrong while answering. Please try again."
 
 
@@ -101,11 +110,13 @@ def test_essay_html_escapes_and_marks_overlapping_spans():
     from assistant._answer import Source
 
     text = "A <b>bold</b> claim. Second sentence. Third."
-    sources = [Source(1, "", "d", "t", 0, 20, 1.0), Source(2, "", "d", "t", 14, 37, 1.0)]
+    sources = [Source(1, "", "d", "t", 0, 37, 1.0, "Second sentence.", 21, 37), Source(2, "", "d", "t", 0, 20, 1.0, "", 0, 20)]
     out = essay_html("T & co", text, sources)
     assert "&lt;b&gt;bold&lt;/b&gt;" in out and "T &amp; co" in out
-    assert '<mark class="cited" data-cites="1 2"' in out  # the overlap belongs to both
-    assert out.index('id="cite-1"') < out.index('id="cite-2"')
+    assert '<mark class="cited" data-cites="2" title="cited as [2]">A &lt;b&gt;bold&lt;/b&gt; claim.</mark>' in out
+    assert '<mark class="cited" data-cites="1" title="cited as [1]">Second sentence.</mark>' in out
+    assert '<span class="passage" data-cites="1"> </span>' in out  # passage 1 between its sentence and passage 2
+    assert out.index('id="cite-2"') < out.index('id="cite-1"')  # anchors sit at the cited sentences
 
 
 def test_feedback_is_logged_with_sources_and_becomes_eval_cases(ui_bot, tmp_path):
@@ -116,8 +127,8 @@ def test_feedback_is_logged_with_sources_and_becomes_eval_cases(ui_bot, tmp_path
     log.record(messages[0]["content"], "Where have Trump and Kim met?", False)
     lines = [json.loads(x) for x in (tmp_path / "feedback.jsonl").read_text().splitlines()]
     assert [x["liked"] for x in lines] == [True, False]
-    assert lines[0]["answer"] == "They met in Singapore, Hanoi, and in the Demilitarized Zone [3]."
-    assert lines[0]["sources"][0]["citation"] == 3 and lines[0]["settings"] == {"model": "local", "k": 4}
+    assert lines[0]["answer"] == "They met in Singapore, Hanoi, and in the Demilitarized Zone [1]."
+    assert lines[0]["sources"][0]["citation"] == 1 and lines[0]["settings"] == {"model": "local", "k": 4}
 
     (case,) = feedback_to_cases(tmp_path / "feedback.jsonl")
     assert case["question"] == "Where have Trump and Kim met?" and case["answerable"] is True
@@ -145,7 +156,8 @@ def test_sources_markdown_without_sources():
 def test_a_decline_lists_the_closest_passages_with_the_sentence_nearest_the_question():
     from assistant._answer import Answer, Source
 
-    passage = Source(4, "Kim met Trump in Hanoi. Trump might sign a declaration to end the Korean War.", "essay", "", 10, 90, 0.5)
+    text = "Kim met Trump in Hanoi. Trump might sign a declaration to end the Korean War."
+    passage = Source(4, text, "essay", "", 10, 10 + len(text), 0.5, text[24:], 34, 10 + len(text))
     answer = Answer("The essay does not say.", [], "Which war might Trump end?", "Which war might Trump end?", closest=[passage])
     markdown = sources_markdown(answer)
     assert markdown.startswith("The essay does not answer this directly. The closest passages:")
@@ -196,6 +208,6 @@ def test_odd_questions_are_cleaned_and_answered(make_assistant, question):
 )
 def test_a_history_of_the_wrong_shape_gets_a_clear_message(ui_bot, history, expected, caplog):
     bot, doc = ui_bot("unused")
-    (reply, _), = list(chat(bot, "When did he propose it?", history, doc))
+    *_, (reply, _) = list(chat(bot, "When did he propose it?", history, doc))
     assert reply["content"].startswith("**Cannot answer.**") and expected in reply["content"]
     assert "Traceback" not in caplog.text

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant._citations import cited_numbers
+from assistant._text import cited_numbers
 
 
 @pytest.mark.parametrize(
