@@ -55,8 +55,10 @@ def test_question_answer_sources_and_highlight(browser, app_url, bot):
     passage = chat.get_by_text("in Singapore, Hanoi, and in the Demilitarized Zone", exact=False).first
     passage.wait_for(state="visible", timeout=10_000)
 
-    highlighted = " ".join(page.locator("#essay mark.cited").all_inner_texts())
-    assert "Singapore, Hanoi, and in the Demilitarized Zone" in highlighted
+    highlighted = page.locator("#essay mark.cited").all_inner_texts()
+    sentence = "The president has met with Kim three times already, in Singapore, Hanoi, and in the Demilitarized Zone"
+    assert any(h.startswith(sentence) and h.endswith("two Koreas.") for h in highlighted), highlighted  # the sentence
+    assert page.locator("#essay span.passage").count() > 0  # inside its lightly shaded passage
 
     chat.locator("a.cite-link").first.click()  # a citation brings its passage into view
     flashed = page.locator("#essay mark.cited.flash").first

@@ -8,6 +8,7 @@ import sys
 import pytest
 from pytest_socket import disable_socket, enable_socket
 
+from assistant._documents import default_essay_path, load_document
 from assistant import Answer, Assistant
 from real import real_settings
 
@@ -33,11 +34,12 @@ def test_follow_up_uses_the_history(bot):
     assert re.search(r"July", answer.text), answer.text
 
 
-def test_stream_delivers_tokens_then_the_answer(bot):
+def test_stream_delivers_verified_sentences_then_the_answer(bot):
     events = list(bot.stream("Who is Kim Yo Jong?"))
-    assert sum(isinstance(e, str) for e in events) > 3
-    assert isinstance(events[-1], Answer)
-    assert "sister" in events[-1].text.lower(), events[-1].text
+    deltas, answer = events[:-1], events[-1]
+    assert isinstance(answer, Answer) and deltas and "".join(deltas) == answer.text
+    assert all(re.search(r"\[\d+\][.!?\"”]*$", d) for d in deltas), deltas  # whole sentences, each cited
+    assert "sister" in answer.text.lower(), answer.text
 
 
 def test_index_and_ask_open_no_network_connection(tmp_path):
@@ -63,7 +65,11 @@ def test_cli_ask_json(tmp_path):
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert "American Conservative" in data["text"]
-    assert data["sources"] and {"citation", "text", "doc_id", "start", "end", "score"} <= set(data["sources"][0])
+    source = data["sources"][0]
+    assert {"citation", "text", "doc_id", "start", "end", "score", "cited_text", "cited_start", "cited_end"} <= set(source)
+    essay = load_document(default_essay_path()).text
+    assert essay[source["cited_start"] : source["cited_end"]] == source["cited_text"]
+    assert "American Conservative" in source["cited_text"]
 
 
 def test_a_long_conversation_does_not_overflow_the_context(bot):
@@ -75,4 +81,4 @@ def test_a_long_conversation_does_not_overflow_the_context(bot):
             {"role": "assistant", "content": "The essay does not say."},
         ]
     answer = bot.ask("Who is Harry J. Kazianis?", history=history)
-    assert answer.text  # answered (or declined), not a context-window error
+    assert "American Conservative" in answer.text, answer.text  # answered, not a context-window error or a decline
