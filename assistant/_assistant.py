@@ -14,7 +14,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableGenerator, RunnablePassthrough
 
 from ._answer import CLOSEST, Answer, AnswerCheck
 from ._chain import Chain, build_chain
@@ -108,8 +108,18 @@ class Assistant:
 
     @property
     def chain(self) -> Runnable:
-        """The LangChain runnable behind ``ask`` and ``stream``: question and history in; standalone, context, answer out."""
-        return self._parts().full
+        """The LangChain runnable behind ``ask`` and ``stream``: question and history in; standalone, context, answer out.
+
+        Its ``answer`` streams verified sentences only, as ``stream`` does.
+        """
+        parts = self._parts()
+
+        def verified(inputs: Iterator[dict]) -> Iterator[str]:
+            for prepared in inputs:
+                yield from (e for e in self._answer(parts, prepared) if isinstance(e, str))
+
+        answer = RunnableGenerator(verified)
+        return (parts.prepare | RunnablePassthrough.assign(answer=answer)).with_config(run_name="essay_assistant")
 
     def _parts(self) -> Chain:
         with self._chain_lock:  # a UI warms up in the background while the first request may arrive
@@ -134,23 +144,25 @@ class Assistant:
 
         Each sentence is held until it closes and is shown only if the
         verifier finds it in the essay, so the joined deltas are exactly
-        ``Answer.text``. When the first sentence fails, generation stops
+        ``Answer.text``. When the opening sentences fail, generation stops
         and the answer is the decline, with the closest passages.
         """
-        inputs = self._inputs(question, history)
         parts = self._parts()
         with self._remote_errors():
-            prepared = parts.prepare.invoke(inputs)
-            messages = self._keep_prefix(prepared, parts.prompt.invoke(prepared))
-            check = self._check(prepared)
-            tokens = parts.llm.stream(messages)
+            prepared = parts.prepare.invoke(self._inputs(question, history))
+        yield from self._answer(parts, prepared)
+
+    def _answer(self, parts: Chain, prepared: dict) -> Iterator[str | Answer]:
+        check = self._check(prepared)
+        with self._remote_errors():
+            tokens = parts.llm.stream(self._keep_prefix(prepared, parts.prompt.invoke(prepared)))
             try:
                 for chunk in tokens:
                     yield from check.feed(chunk.text)
                     if check.stopped:
                         break
             finally:
-                tokens.close()  # ends generation: a stop button, or a first sentence that failed
+                tokens.close()  # ends generation: a stop button, or opening sentences that failed
         yield from check.finish()
         yield check.answer()
 

@@ -1,9 +1,10 @@
 """The LCEL chain: condense a follow-up, retrieve, answer with citations.
 
 Input: ``{"question": str, "history": list[BaseMessage]}``.
-Output (streamed as partial dicts): ``whole_corpus``, ``standalone``,
-``context`` (the numbered passages, a list of ``Passage``) and ``answer``
-token by token.
+``prepare`` adds ``whole_corpus``, ``standalone`` and ``context`` (the
+numbered passages, a list of ``Passage``); ``prompt`` builds the answer
+messages. The assistant streams the model itself and verifies each
+sentence before it is shown (``_answer.AnswerCheck``).
 
 When the whole corpus fits the context budget, every chunk goes into the
 prompt in document order. The long part of the prompt is then identical
@@ -93,7 +94,7 @@ def _first_line(text: str) -> str:
 
 @dataclass(frozen=True)
 class Chain:
-    """The whole chain, and the pieces a caller that streams drives itself.
+    """The pieces a caller that streams drives itself.
 
     ``prepare`` adds ``standalone`` and ``context``; ``prompt`` builds the
     answer messages; ``llm`` streams the answer. Streaming the model
@@ -106,7 +107,6 @@ class Chain:
     prepare: Runnable
     prompt: Runnable
     llm: Runnable
-    full: Runnable
 
 
 def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts, settings: Settings) -> Chain:
@@ -142,7 +142,4 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
         .assign(standalone=lambda x: x["standalone"] or x["question"])  # an empty rewrite falls back
         .assign(context=lambda x: select_context(retriever, x["standalone"], settings, x["whole_corpus"]))
     )
-    full = (prepare | RunnablePassthrough.assign(answer=prompt | llm | StrOutputParser())).with_config(
-        run_name="essay_assistant"
-    )
-    return Chain(prepare=prepare, prompt=prompt, llm=llm, full=full)
+    return Chain(prepare=prepare, prompt=prompt, llm=llm)
