@@ -58,7 +58,7 @@ def score_item(item: EvalItem, answer, ranked: list[tuple[int, int]], quotes: li
             result["closest_holds_quote"] = float(any(covers((p.start, p.end), q) for p in answer.closest for q in quotes))
     else:
         result["passed"] = refused
-    result["groundedness"] = groundedness(text, [s.text for s in answer.sources])
+    result["groundedness"] = groundedness(text, [f"{s.cited_text} {s.text}" for s in answer.sources])
     return result
 
 

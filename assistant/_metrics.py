@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from ._answer import is_decline
-from ._text import cited_numbers, names_and_numbers, sentence_spans, strip_citations, tokenize
+from ._text import cited_numbers, names_and_numbers, sentence_spans, stems, strip_citations
 
 Span = tuple[int, int]
 MIN_SUPPORT = 0.6  # share of a claim's content words one cited passage must hold
@@ -93,20 +93,22 @@ def groundedness(answer: str, cited_texts: Sequence[str]) -> float | None:
 
     A claim sentence has at least ``MIN_WORDS`` content words. It is
     supported when one cited passage holds at least ``MIN_SUPPORT`` of its
-    content words and all of its names and numbers. ``None`` when the
-    answer makes no claim (a decline).
+    content words and all of its names and numbers, compared by stem
+    ("Olympic" is the essay's "Olympics"). ``None`` when the answer makes no
+    claim (a decline). Deliberately lexical: it does not share the
+    verifier's embedding, so it cannot simply agree with it.
     """
     if is_decline(answer):
         return None
-    passages = [set(tokenize(t)) for t in cited_texts]
+    passages = [stems(t) for t in cited_texts]
     claims = supported = 0
     for start, end in sentence_spans(answer):
         sentence = strip_citations(answer[start:end])
-        words = set(tokenize(sentence))
+        words = stems(sentence)
         if len(words) < MIN_WORDS:
             continue
         claims += 1
-        names = names_and_numbers(sentence)
+        names = stems(" ".join(names_and_numbers(sentence)))
         if any(support(words, p) >= MIN_SUPPORT and names <= p for p in passages):
             supported += 1
     return supported / claims if claims else None

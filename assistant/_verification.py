@@ -176,10 +176,35 @@ class MeaningVerifier:
             return Verdict(False, evidence, score, f"names or numbers not in the essay sentence: {', '.join(sorted(missing))}")
         if negated(claim) != negated(text):
             return Verdict(False, evidence, score, "negation differs from the essay sentence")
+        if unsupported := self._unsupported_part(claim, question, [s.text for s in evidence]):
+            return Verdict(False, evidence, score, f"a part is not in the essay sentence: {unsupported!r}")
         related = self.similarity(question, [claim, text])
         if related < self.relevant:
             return Verdict(False, evidence, score, f"not about the question ({related:.2f})")
         return Verdict(True, evidence, score, "")
+
+
+    def _unsupported_part(self, claim: str, question: str, evidence: list[str]) -> str:
+        """The first clause that adds something the evidence does not hold, or "".
+
+        A sentence can match its evidence as a whole while one clause is
+        invented: "A late-October summit would be different for Trump
+        because it would occur later in the campaign season" restates the
+        question, then gives a reason the essay does not. Clauses that only
+        restate the question, or are a word or two, are not judged.
+        """
+        asked = stems(question)
+        evidence_words = stems(" ".join(evidence))
+        for part in _CLAUSE.split(claim):
+            words = stems(part) - asked
+            if len(words) < 2:
+                continue
+            if len(words & evidence_words) / len(words) < self.covered and self.similarity(part, evidence) < self.support:
+                return part.strip()
+        return ""
+
+
+_CLAUSE = re.compile(r"[,;:]\s+|\s+(?:because|since|which|so that|while|although|whereas|but)\s+", re.IGNORECASE)
 
 
 def _windows(sentence: str) -> list[str]:
