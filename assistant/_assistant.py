@@ -26,7 +26,7 @@ from ._llm import describe_refused, describe_unreachable, make_chat_model, refus
 from ._prompts import Prompts
 from ._retrieval import HybridRetriever
 from ._settings import Settings
-from ._store import open_store
+from ._store import StoreInUse, open_store
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ class Assistant:
             embedding_name = self.settings.embedding
         else:
             embedding_name = getattr(embeddings, "name", None) or type(embeddings).__name__
-        self._store = open_store(self.settings, embeddings, embedding_name)
+        # An answering process never waits on another's lock: it answers from a snapshot; index() refuses to write.
+        self._store = open_store(self.settings, embeddings, embedding_name, snapshot_if_held=True)
         self._retriever = HybridRetriever(self._store)
         self._llm = llm
         self._prompts = prompts or Prompts.load()
@@ -64,13 +65,15 @@ class Assistant:
 
     def index(self, paths: list[Path] | None = None, *, rebuild: bool = False, progress: bool = True) -> IndexReport:
         """Index ``paths`` (files or folders), or the bundled essay when none are given."""
+        if busy := self._store.read_only:  # a snapshot of a store another process holds: writing needs its lock
+            raise StoreInUse(str(busy), busy.path, busy.holder)
         return index_paths(self._store, self.settings, paths, rebuild=rebuild, progress=progress)
 
     def ensure_index(self) -> None:
-        """Build the default index on first use, so a new user can ask right away."""
+        """Build the default index on first use, so a new user can ask right away (in a snapshot, only in the copy)."""
         if self._store.count() == 0:
             log.info("the index is empty; indexing the bundled essay")
-            self.index(progress=False)
+            index_paths(self._store, self.settings, progress=False)
 
     @property
     def chunk_count(self) -> int:
