@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from itertools import takewhile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
@@ -27,6 +28,9 @@ from ._prompts import Prompts
 from ._retrieval import HybridRetriever
 from ._settings import Settings
 from ._store import StoreInUse, open_store
+
+if TYPE_CHECKING:
+    from ._client import RemoteAssistant
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,34 @@ class Assistant:
         self._prompts = prompts or Prompts.load()
         self._chain: Chain | None = None
         self._chain_lock = threading.Lock()
+
+    @classmethod
+    def connect(
+        cls, url: str | None = None, *, auth: tuple[str, str] | None = None, settings: Settings | None = None
+    ) -> RemoteAssistant:
+        """Answer through a running ``essay-assistant serve`` instead of loading a model here.
+
+        The result has the same ``ask``, ``stream``, ``aask`` and ``astream``
+        and returns the same ``Answer`` and ``Source`` objects. ``url`` is the
+        server's address (this machine or another); without it, the server
+        that ``serve`` published in the data directory is used. ``auth`` is
+        the (user, password) of a server started with ``--auth`` (default:
+        ``ESSAY_ASSISTANT_AUTH``). Raises ``ServerError`` when no server answers.
+        """
+        from ._client import RemoteAssistant, ServerError
+        from ._server import address_path, find_server
+
+        settings = settings or Settings()
+        auth = auth or settings.login
+        if url is None:
+            address = find_server(settings.data_dir, auth)
+            if address is None:
+                raise ServerError(
+                    f"no running server is published in {address_path(settings.data_dir)}; "
+                    "start one with: essay-assistant serve, or pass its URL"
+                )
+            url = address.url
+        return RemoteAssistant(url, auth=auth)
 
     # Index -------------------------------------------------------------
 
