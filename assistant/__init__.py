@@ -41,7 +41,22 @@ _WHERE = {
     "StoreError": "._store",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = [
+    "Answer",
+    "Assistant",
+    "Document",
+    "DocumentError",
+    "IndexReport",
+    "InvalidInput",
+    "ModelError",
+    "ModelFileError",
+    "RemoteAssistant",
+    "ServerError",
+    "Settings",
+    "Source",
+    "StoreError",
+]
+assert sorted(__all__) == sorted(_WHERE)
 
 
 def __getattr__(name: str):
