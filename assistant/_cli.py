@@ -15,20 +15,29 @@ import sys
 import textwrap
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from pydantic import ValidationError
 
-from ._answer import Answer
-from ._client import ServerError
-from ._documents import DocumentError
-from ._inputs import InvalidInput
-from ._llm import ModelError
-from ._model_file import ModelFileError
 from ._rendering import passages_to_show
 from ._settings import Settings
-from ._store import StoreError
+
+if TYPE_CHECKING:
+    from ._answer import Answer
 
 log = logging.getLogger("assistant")
-_USER_ERRORS = (InvalidInput, DocumentError, ModelError, ModelFileError, StoreError, ServerError)
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message is the whole story; imported only when one happens, so asking a server starts fast."""
+    from ._client import ServerError
+    from ._documents import DocumentError
+    from ._inputs import InvalidInput
+    from ._llm import ModelError
+    from ._model_file import ModelFileError
+    from ._store import StoreError
+
+    return (InvalidInput, DocumentError, ModelError, ModelFileError, StoreError, ServerError)
 
 # flag -> (Settings field, type, help); help comes from the field description when None.
 _SETTING_FLAGS = {
@@ -200,7 +209,11 @@ def _cmd_chat(args, settings: Settings) -> int:
         try:
             answer = _print_streamed(bot, question, history)
             history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
-        except InvalidInput as exc:
+        except Exception as exc:  # noqa: BLE001  (bad input is reported and the chat carries on)
+            from ._inputs import InvalidInput
+
+            if not isinstance(exc, InvalidInput):
+                raise
             print(f"error: {exc}", file=sys.stderr)
         except KeyboardInterrupt:
             print("\n(stopped)")
@@ -348,8 +361,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return _COMMANDS[args.command](args, settings)
-    except _USER_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
