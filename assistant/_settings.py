@@ -18,7 +18,8 @@ LOCAL_MODEL = "local"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ESSAY_ASSISTANT_", extra="ignore", validate_assignment=True)
+    # hide_input_in_errors: a malformed ESSAY_ASSISTANT_AUTH must not be echoed in the error.
+    model_config = SettingsConfigDict(env_prefix="ESSAY_ASSISTANT_", extra="ignore", validate_assignment=True, hide_input_in_errors=True)
 
     # Where things live.
     data_dir: Path = Field(
