@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from itertools import takewhile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
@@ -26,8 +27,11 @@ from ._llm import describe_refused, describe_unreachable, make_chat_model, refus
 from ._prompts import Prompts
 from ._retrieval import HybridRetriever, Passage
 from ._settings import Settings
-from ._store import open_store
+from ._store import StoreInUse, open_store
 from ._verification import MeaningVerifier, Verifier
+
+if TYPE_CHECKING:
+    from ._client import RemoteAssistant
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +60,8 @@ class Assistant:
             embedding_name = self.settings.embedding
         else:
             embedding_name = getattr(embeddings, "name", None) or type(embeddings).__name__
-        self._store = open_store(self.settings, embeddings, embedding_name)
+        # An answering process never waits on another's lock: it answers from a snapshot; index() refuses to write.
+        self._store = open_store(self.settings, embeddings, embedding_name, snapshot_if_held=True)
         # The verifier's thresholds were measured on the bundled embedding, so a remote one is not asked per sentence.
         judge = embeddings if given or embedding_name == MiniLMEmbeddings.name else MiniLMEmbeddings()
         self._verifier = verifier or MeaningVerifier(judge)
@@ -66,17 +71,47 @@ class Assistant:
         self._chain: Chain | None = None
         self._chain_lock = threading.Lock()
 
+    @classmethod
+    def connect(
+        cls, url: str | None = None, *, auth: tuple[str, str] | None = None, settings: Settings | None = None
+    ) -> RemoteAssistant:
+        """Answer through a running ``essay-assistant serve`` instead of loading a model here.
+
+        The result has the same ``ask``, ``stream``, ``aask`` and ``astream``
+        and returns the same ``Answer`` and ``Source`` objects. ``url`` is the
+        server's address (this machine or another); without it, the server
+        that ``serve`` published in the data directory is used. ``auth`` is
+        the (user, password) of a server started with ``--auth`` (default:
+        ``ESSAY_ASSISTANT_AUTH``). Raises ``ServerError`` when no server answers.
+        """
+        from ._client import RemoteAssistant, ServerError
+        from ._server import address_path, find_server
+
+        settings = settings or Settings()
+        auth = auth or settings.login
+        if url is None:
+            address = find_server(settings.data_dir, auth)
+            if address is None:
+                raise ServerError(
+                    f"no running server is published in {address_path(settings.data_dir)}; "
+                    "start one with: essay-assistant serve, or pass its URL"
+                )
+            url = address.url
+        return RemoteAssistant(url, auth=auth)
+
     # Index -------------------------------------------------------------
 
     def index(self, paths: list[Path] | None = None, *, rebuild: bool = False, progress: bool = True) -> IndexReport:
         """Index ``paths`` (files or folders), or the bundled essay when none are given."""
+        if busy := self._store.read_only:  # a snapshot of a store another process holds: writing needs its lock
+            raise StoreInUse(str(busy), busy.path, busy.holder)
         return index_paths(self._store, self.settings, paths, rebuild=rebuild, progress=progress)
 
     def ensure_index(self) -> None:
-        """Build the default index on first use, so a new user can ask right away."""
+        """Build the default index on first use, so a new user can ask right away (in a snapshot, only in the copy)."""
         if self._store.count() == 0:
             log.info("the index is empty; indexing the bundled essay")
-            self.index(progress=False)
+            index_paths(self._store, self.settings, progress=False)
 
     def search(self, query: str, k: int | None = None) -> list[Passage]:
         """Hybrid search (dense and keyword) over the index, best first."""
@@ -147,9 +182,10 @@ class Assistant:
         ``Answer.text``. When the opening sentences fail, generation stops
         and the answer is the decline, with the closest passages.
         """
+        inputs = self._inputs(question, history)  # bad input fails before a model is loaded
         parts = self._parts()
         with self._remote_errors():
-            prepared = parts.prepare.invoke(self._inputs(question, history))
+            prepared = parts.prepare.invoke(inputs)
         yield from self._answer(parts, prepared)
 
     def _answer(self, parts: Chain, prepared: dict) -> Iterator[str | Answer]:

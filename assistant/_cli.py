@@ -9,23 +9,35 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
 import sys
 import textwrap
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from pydantic import ValidationError
 
-from ._answer import Answer
-from ._documents import DocumentError
-from ._inputs import InvalidInput
-from ._llm import ModelError
-from ._model_file import ModelFileError
 from ._rendering import passages_to_show
 from ._settings import Settings
-from ._store import StoreError
+
+if TYPE_CHECKING:
+    from ._answer import Answer
 
 log = logging.getLogger("assistant")
-_USER_ERRORS = (InvalidInput, DocumentError, ModelError, ModelFileError, StoreError)
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message is the whole story; imported only when one happens, so asking a server starts fast."""
+    from ._client import ServerError
+    from ._documents import DocumentError
+    from ._inputs import InvalidInput
+    from ._llm import ModelError
+    from ._model_file import ModelFileError
+    from ._store import StoreError
+
+    return (InvalidInput, DocumentError, ModelError, ModelFileError, StoreError, ServerError)
 
 # flag -> (Settings field, type, help); help comes from the field description when None.
 _SETTING_FLAGS = {
@@ -54,6 +66,13 @@ def _settings_parser() -> argparse.ArgumentParser:
     return parent
 
 
+_SERVER_NOTE = ("When `essay-assistant serve` runs on the same data directory, the question goes to it and its "
+                "loaded model (login from ESSAY_ASSISTANT_AUTH); the output is the same.")
+_LOCAL_HELP = "answer in this process even when a server is running (loads the model here)"
+# Settings that do not change an answer: with only these given, a running server answers.
+_NEUTRAL_SETTINGS = {"data_dir"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _settings_parser()
     parser = argparse.ArgumentParser(
@@ -69,13 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     p.add_argument("--rebuild", action="store_true", help="also remove documents that are not in PATHs")
 
-    p = sub.add_parser("ask", parents=[common], help="answer one question", description="Answer one question and exit.")
+    p = sub.add_parser("ask", parents=[common], help="answer one question",
+                       description="Answer one question and exit. " + _SERVER_NOTE)
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the answer and its sources as JSON")
+    p.add_argument("--local", action="store_true", help=_LOCAL_HELP)
 
-    sub.add_parser("chat", parents=[common], help="chat in the terminal, with follow-up questions",
-                   description="A terminal chat that streams answers and remembers the conversation. "
-                   "Type /clear to forget it, /exit or Ctrl-D to leave.")
+    p = sub.add_parser("chat", parents=[common], help="chat in the terminal, with follow-up questions",
+                       description="A terminal chat that streams answers and remembers the conversation. "
+                       "Type /clear to forget it, /exit or Ctrl-D to leave. " + _SERVER_NOTE)
+    p.add_argument("--local", action="store_true", help=_LOCAL_HELP)
 
     p = sub.add_parser("eval", parents=[common], help="score answers against the reference Q&A",
                        description="Run the reference Q&A through the assistant (on a fresh temporary index of the "
@@ -137,10 +159,26 @@ def _cmd_index(args, settings: Settings) -> int:
     return 1 if report.skipped else 0
 
 
-def _cmd_ask(args, settings: Settings) -> int:
+def _answerer(args, settings: Settings):
+    """The running server's client when one serves this data directory, else an in-process Assistant."""
+    given = {field for field, _ in _SETTING_FLAGS.values() if getattr(args, field, None) is not None}
+    if not args.local and not given - _NEUTRAL_SETTINGS:
+        from ._client import RemoteAssistant
+        from ._server import find_server
+
+        address = find_server(settings.data_dir, settings.login)
+        if address is not None:
+            log.info("asking the server at %s (process %d); --local answers in this process", address.url, address.pid)
+            return RemoteAssistant(address.url, auth=settings.login)
+    elif not args.local:
+        log.info("answering in this process: %s change the answer, so a running server is not used", sorted(given))
     from ._assistant import Assistant
 
-    bot = Assistant(settings)
+    return Assistant(settings)
+
+
+def _cmd_ask(args, settings: Settings) -> int:
+    bot = _answerer(args, settings)
     if args.json:
         print(json.dumps(bot.ask(args.question).to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -149,9 +187,7 @@ def _cmd_ask(args, settings: Settings) -> int:
 
 
 def _cmd_chat(args, settings: Settings) -> int:
-    from ._assistant import Assistant
-
-    bot = Assistant(settings)
+    bot = _answerer(args, settings)
     history: list[dict] = []
     print("Ask about the essay. /clear forgets the conversation, /exit leaves.")
     while True:
@@ -171,7 +207,11 @@ def _cmd_chat(args, settings: Settings) -> int:
         try:
             answer = _print_streamed(bot, question, history)
             history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
-        except InvalidInput as exc:
+        except Exception as exc:  # noqa: BLE001  (bad input is reported and the chat carries on)
+            from ._inputs import InvalidInput
+
+            if not isinstance(exc, InvalidInput):
+                raise
             print(f"error: {exc}", file=sys.stderr)
         except KeyboardInterrupt:
             print("\n(stopped)")
@@ -252,10 +292,12 @@ def _cmd_feedback(args, settings: Settings) -> int:
 
 
 def _cmd_serve(args, settings: Settings) -> int:
+    from ._api import corpus_version
     from ._assistant import Assistant
+    from ._server import ServerAddress, local_url, publish, unpublish
     from ._ui import serve
 
-    auth = None
+    auth = settings.login  # ESSAY_ASSISTANT_AUTH, unless --auth says otherwise
     if args.auth:
         user, sep, password = args.auth.partition(":")
         if not sep or not user or not password:
@@ -265,14 +307,28 @@ def _cmd_serve(args, settings: Settings) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1") and not auth:
         log.warning("serving on %s without --auth: anyone who can reach this address can use it", args.host)
     bot = Assistant(settings)
-    shown = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
-    print(f"essay-assistant is running at http://{shown}:{args.port} (Ctrl-C to stop)", flush=True)
+    bot.ensure_index()  # before publishing the corpus version
+    url = local_url(args.host, args.port)
     try:
-        serve(bot, args.host, args.port, auth)
+        app = serve(bot, args.host, args.port, auth, block=False)
     except OSError as exc:
         print(f"error: cannot serve on {args.host}:{args.port}: {exc}. Is the port in use? Try --port.", file=sys.stderr)
         return 2
+    # ask, chat and Assistant.connect() find the server (and its loaded model) through this file.
+    publish(settings.data_dir, ServerAddress(url, os.getpid(), corpus_version(bot), auth is not None))
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)  # `kill` runs the cleanup below too
+    print(f"essay-assistant is running at {url} (Ctrl-C to stop)", flush=True)
+    try:
+        app.block_thread()
+    finally:
+        unpublish(settings.data_dir)
+        signal.signal(signal.SIGTERM, previous)
+        app.close(verbose=False)
     return 0
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(0)
 
 
 _COMMANDS = {
@@ -303,8 +359,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return _COMMANDS[args.command](args, settings)
-    except _USER_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -8,17 +8,29 @@ the two.
 
 from __future__ import annotations
 
-import re
+import logging
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import bm25s
-import numpy as np
-
-from ._store import ChunkStore, StoredChunk
 from ._text import tokenize
 
+if TYPE_CHECKING:  # a CLI that only talks to a server imports no Chroma, BM25 or numpy
+    import bm25s
+
+    from ._store import ChunkStore, StoredChunk
+
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of top ranks
+
+
+def _bm25s():
+    """bm25s, imported on first use; it sets its logger to DEBUG on import, so the level set before is kept."""
+    logger = logging.getLogger("bm25s")
+    level = logger.level
+    import bm25s
+
+    logger.setLevel(level)
+    return bm25s
 
 
 @dataclass(frozen=True)
@@ -67,7 +79,7 @@ class HybridRetriever:
             chunks.sort(key=lambda c: (c.doc_id, c.start))
             bm25 = None
             if chunks:
-                bm25 = bm25s.BM25()
+                bm25 = _bm25s().BM25()
                 bm25.index([tokenize(c.text) or [""] for c in chunks], show_progress=False)
             self._chunks, self._bm25, self._built_version = chunks, bm25, self._store.version
 
@@ -77,6 +89,8 @@ class HybridRetriever:
         if not tokens:
             return []
         scores = self._bm25.get_scores(tokens)
+        import numpy as np
+
         order = np.argsort(-scores, kind="stable")[:n]
         return [self._chunks[i] for i in order if scores[i] > 0]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "essay-assistant"
@@ -18,7 +18,8 @@ LOCAL_MODEL = "local"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ESSAY_ASSISTANT_", extra="ignore", validate_assignment=True)
+    # hide_input_in_errors: a malformed ESSAY_ASSISTANT_AUTH must not be echoed in the error.
+    model_config = SettingsConfigDict(env_prefix="ESSAY_ASSISTANT_", extra="ignore", validate_assignment=True, hide_input_in_errors=True)
 
     # Where things live.
     data_dir: Path = Field(
@@ -74,6 +75,29 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(
         20.0, gt=0, description="Largest file indexed, in MB; bigger files are skipped with a reason instead of filling memory."
     )
+
+    # Server login.
+    auth: SecretStr | None = Field(
+        None,
+        description="USER:PASS login: required by `serve`, and sent by `ask`, `chat` and Assistant.connect to a running server.",
+    )
+
+    @field_validator("auth")
+    @classmethod
+    def _user_and_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            user, sep, password = value.get_secret_value().partition(":")
+            if not (user and sep and password):
+                raise ValueError("must look like USER:PASS")
+        return value
+
+    @property
+    def login(self) -> tuple[str, str] | None:
+        """``auth`` as (user, password), or None."""
+        if self.auth is None:
+            return None
+        user, _, password = self.auth.get_secret_value().partition(":")
+        return user, password
 
     @field_validator("model", "embedding")
     @classmethod

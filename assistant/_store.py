@@ -42,6 +42,15 @@ class StoreError(RuntimeError):
     """The vector store cannot be used as configured; the message says how to fix it."""
 
 
+class StoreInUse(StoreError):
+    """Another process holds the embedded store: it alone may write to it."""
+
+    def __init__(self, message: str, path: Path, holder: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.holder = holder
+
+
 @dataclass(frozen=True)
 class StoredChunk:
     id: str
@@ -72,15 +81,23 @@ def make_client(settings: Settings) -> chromadb.ClientAPI:
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
-def open_store(settings: Settings, embeddings: Embeddings, embedding_name: str) -> ChunkStore:
+def open_store(settings: Settings, embeddings: Embeddings, embedding_name: str, *, snapshot_if_held: bool = False) -> ChunkStore:
     """Open the configured store; an embedded store that is corrupt is moved aside and started afresh.
 
     The corrupt directory is kept (renamed), never deleted, so nothing is
     lost. Only one fresh start is tried: if that fails too the error is
-    raised, so a broken disk cannot turn into a crash loop.
+    raised, so a broken disk cannot turn into a crash loop. With
+    ``snapshot_if_held``, an embedded store held by another process is
+    opened as a read-only snapshot (see ``_snapshot``) instead of failing.
     """
     try:
         return _open_checked(settings, embeddings, embedding_name)
+    except StoreInUse as busy:
+        if not snapshot_if_held:
+            raise
+        from ._snapshot import open_snapshot
+
+        return open_snapshot(busy, settings, embeddings, embedding_name)
     except _CORRUPT as exc:
         if settings.chroma_host:
             raise StoreError(f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} failed: {exc}") from None
@@ -137,10 +154,12 @@ def _lock_store(path: Path) -> None:
     except BlockingIOError:
         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
         os.close(fd)
-        raise StoreError(
+        raise StoreInUse(
             f"the embedded store {path} is in use by process {holder}. Embedded Chroma serves one process; "
             f"stop that process, or run a Chroma server (chroma run --path {path} --host 127.0.0.1 --port 8000) "
-            "and set ESSAY_ASSISTANT_CHROMA_HOST=127.0.0.1 for every process"
+            "and set ESSAY_ASSISTANT_CHROMA_HOST=127.0.0.1 for every process",
+            path,
+            holder,
         ) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
@@ -170,6 +189,7 @@ class ChunkStore:
                 f"use a different collection or rebuild it with: essay-assistant index --rebuild"
             )
         self.version = 0  # bumped on every change, so readers know to refresh derived indexes
+        self.read_only: StoreInUse | None = None  # set on a snapshot of a store another process holds
 
     def _open_active(self) -> chromadb.Collection:
         """The generation the pointer names; a store from before generations is adopted as it is."""

@@ -220,6 +220,8 @@ def build_app(bot: Assistant, warm: WarmUp | None = None) -> gr.Blocks:
 
 
 def serve(bot: Assistant, host: str, port: int, auth: tuple[str, str] | None, *, block: bool = True):
+    from ._api import api_routes
+
     warm = WarmUp(bot).start()
     app = build_app(bot, warm)
     app.launch(
@@ -230,6 +232,7 @@ def serve(bot: Assistant, host: str, port: int, auth: tuple[str, str] | None, *,
         prevent_thread_lock=not block,
         quiet=True,
         show_error=False,
+        app_kwargs={"routes": api_routes(bot, auth)},  # the JSON API for the CLI and Assistant.connect (see _api)
         **app.launch_kwargs,
     )
     return app

@@ -142,12 +142,61 @@ def test_feedback_command(tmp_path: Path, capsys):
     assert case["question"] == "Who is Kim Yo Jong?" and case["answerable"] is False
 
 
+class FakeApp:
+    """What serve(block=False) returns; block_thread() returns at once, noting the published address."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.published: dict | None = None
+        self.closed = False
+
+    def block_thread(self) -> None:
+        import json
+
+        self.published = json.loads((self.data_dir / "server.json").read_text(encoding="utf-8"))
+
+    def close(self, verbose: bool = True) -> None:
+        self.closed = True
+
+
 @pytest.fixture
-def fake_serve(monkeypatch, fake_models):
+def fake_serve(monkeypatch, fake_models, tmp_path: Path):
     fake_models()
-    calls = []
-    monkeypatch.setattr("assistant._ui.serve", lambda bot, host, port, auth: calls.append((host, port, auth)))
+    calls = _Calls()
+
+    def serve(bot, host, port, auth, *, block=True):
+        assert block is False  # the CLI publishes the address once the server listens, then blocks itself
+        calls.append((host, port, auth))
+        calls.app = FakeApp(bot.settings.data_dir)
+        return calls.app
+
+    monkeypatch.setattr("assistant._ui.serve", serve)
     return calls
+
+
+class _Calls(list):
+    app: FakeApp
+
+
+def test_serve_publishes_its_address_while_it_runs(fake_serve, tmp_path: Path):
+    import os
+
+    assert main(["serve", "--port", "9123", "--data-dir", str(tmp_path)]) == 0
+    published = fake_serve.app.published
+    assert published["url"] == "http://127.0.0.1:9123" and published["pid"] == os.getpid() and published["auth"] is False
+    assert len(published["corpus_version"]) == 16 and "password" not in str(published)
+    assert not (tmp_path / "server.json").exists() and fake_serve.app.closed
+
+
+def test_serve_with_auth_publishes_that_a_login_is_needed_but_not_the_login(fake_serve, tmp_path: Path):
+    assert main(["serve", "--auth", "reader:s3cret-pw", "--data-dir", str(tmp_path)]) == 0
+    assert fake_serve.app.published["auth"] is True and "s3cret-pw" not in str(fake_serve.app.published)
+
+
+def test_serve_takes_the_login_from_the_environment(fake_serve, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("ESSAY_ASSISTANT_AUTH", "reader:from-env")
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 0
+    assert fake_serve == [("127.0.0.1", 7860, ("reader", "from-env"))]
 
 
 def test_serve_binds_to_loopback_by_default_and_prints_the_url(fake_serve, tmp_path: Path, capsys):
@@ -173,7 +222,7 @@ def test_serve_rejects_malformed_auth(fake_serve, tmp_path: Path, capsys):
 def test_serve_explains_a_busy_port(monkeypatch, fake_models, tmp_path: Path, capsys):
     fake_models()
 
-    def busy(*args):
+    def busy(*args, **kwargs):
         raise OSError("Cannot find empty port in range: 7860-7860")
 
     monkeypatch.setattr("assistant._ui.serve", busy)

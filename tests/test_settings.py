@@ -44,3 +44,14 @@ def test_cli_reports_invalid_settings_without_a_traceback(capsys):
     assert main(["ask", "q", "--k", "0"]) == 2
     err = capsys.readouterr().err
     assert "invalid setting k" in err and "Traceback" not in err
+
+
+def test_a_malformed_login_is_rejected_without_echoing_it(monkeypatch):
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("ESSAY_ASSISTANT_AUTH", "hunter2-no-colon")
+    with pytest.raises(ValidationError, match="USER:PASS") as exc:
+        Settings()
+    assert "hunter2" not in str(exc.value) and "hunter2" not in repr(exc.value)
+    monkeypatch.setenv("ESSAY_ASSISTANT_AUTH", "reader:pa:ss")
+    assert Settings().login == ("reader", "pa:ss") and "pa:ss" not in repr(Settings())
