@@ -139,3 +139,14 @@ def test_slots_answer_at_the_same_time(model_path, tmp_path):
     (start_a, end_a), (start_b, end_b) = asyncio.run(both())
     assert start_b < end_a and start_a < end_b
     engine.close()
+
+
+def test_the_server_listens_on_loopback_and_wants_its_key(model_path, tmp_path):
+    import httpx
+
+    engine = _engine(model_path, tmp_path, slots=1)
+    assert engine.root_url.startswith("http://127.0.0.1:")
+    assert httpx.get(engine.root_url + "/slots").status_code == 401
+    assert httpx.post(engine.base_url + "/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]}).status_code == 401
+    assert len(engine.slots()) == 1
+    engine.close()
