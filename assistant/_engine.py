@@ -109,7 +109,7 @@ class LocalEngine:
         into the other slots; a later process restores the file. A file
         that does not restore is deleted and the prefix read again.
         """
-        key = _prompt_cache.prefix_key(self.config.model_path, self.config.n_ctx, messages)
+        key = _prompt_cache.prefix_key(self.config.model_path, self.config.n_ctx, self.config.slots, messages)
         with self._prefix_lock:
             if self._prefix == key:
                 return "memory"

@@ -7,7 +7,7 @@ restores it into any slot (``action=restore``); ``_engine`` does that, and
 this module decides the file names.
 
 A file is keyed by the model file (path, size, modification time), the
-per-slot context size, the xllamacpp version and the exact prefix
+per-slot context size, the number of slots, the xllamacpp version and the exact prefix
 messages, so a changed essay, prompt or model never restores a stale state.
 llama.cpp refuses a truncated or foreign file; the engine then deletes it
 and reads the prefix again.
@@ -32,9 +32,10 @@ def _engine_version() -> str:
         return "unknown"
 
 
-def prefix_key(model_path: str, n_ctx: int, messages: list[dict]) -> str:
+def prefix_key(model_path: str, n_ctx: int, slots: int, messages: list[dict]) -> str:
     stat = os.stat(model_path)
-    identity = f"{Path(model_path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{n_ctx}|{_engine_version()}|"
+    # The slot count is part of the key: llama.cpp refused to restore a slot saved by a server with another count.
+    identity = f"{Path(model_path).resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{n_ctx}|{slots}|{_engine_version()}|"
     return hashlib.sha256(identity.encode() + json.dumps(messages, sort_keys=True).encode()).hexdigest()[:32]
 
 

@@ -24,3 +24,16 @@ def test_the_ui_serves_one_answer_per_slot(settings, embeddings):
     chat = [fn for fn in app.fns.values() if fn.api_name == "chat"]
     assert chat and all(fn.concurrency_limit == 3 for fn in chat)
     assert all(fn.show_progress == "full" for fn in chat)  # a waiting user sees "queue: n/m"
+
+
+def test_a_saved_prefix_is_keyed_on_everything_that_makes_it_restorable(tmp_path):
+    from assistant._prompt_cache import prefix_key
+
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"gguf")
+    messages = [{"role": "system", "content": "The essay."}]
+    key = prefix_key(str(model), 4096, 4, messages)
+    assert key == prefix_key(str(model), 4096, 4, [dict(m) for m in messages])
+    assert key != prefix_key(str(model), 4096, 2, messages)  # llama.cpp refuses a slot saved with another slot count
+    assert key != prefix_key(str(model), 2048, 4, messages)
+    assert key != prefix_key(str(model), 4096, 4, [{"role": "system", "content": "Another essay."}])
