@@ -18,6 +18,7 @@ from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnablePassthrough
 
 from ._answer import CLOSEST, Answer, AnswerCheck
+from ._answer_cache import KEY_SETTINGS, AnswerCache, cached_astream, cached_stream
 from ._chain import Chain, build_chain
 from ._documents import Document, DocumentError, load_document
 from ._embeddings import MiniLMEmbeddings, make_embeddings
@@ -70,6 +71,7 @@ class Assistant:
         self._prompts = prompts or Prompts.load()
         self._chain: Chain | None = None
         self._chain_lock = threading.Lock()
+        self._answers = AnswerCache(self.settings.answer_cache)
 
     @classmethod
     def connect(
@@ -105,7 +107,10 @@ class Assistant:
         """Index ``paths`` (files or folders), or the bundled essay when none are given."""
         if busy := self._store.read_only:  # a snapshot of a store another process holds: writing needs its lock
             raise StoreInUse(str(busy), busy.path, busy.holder)
-        return index_paths(self._store, self.settings, paths, rebuild=rebuild, progress=progress)
+        try:
+            return index_paths(self._store, self.settings, paths, rebuild=rebuild, progress=progress)
+        finally:
+            self._answers.clear()  # the key holds the corpus version too; this also frees the memory
 
     def ensure_index(self) -> None:
         """Build the default index on first use, so a new user can ask right away (in a snapshot, only in the copy)."""
@@ -174,6 +179,7 @@ class Assistant:
         *_, answer = self.stream(question, history)
         return answer
 
+    @cached_stream
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
         """Yield the answer's verified text sentence by sentence, then the finished ``Answer``.
 
@@ -208,6 +214,7 @@ class Assistant:
             answer = event
         return answer
 
+    @cached_astream
     async def astream(self, question: str, history: list[dict] | None = None) -> AsyncIterator[str | Answer]:
         inputs = self._inputs(question, history)
         parts = self._parts()
@@ -239,6 +246,15 @@ class Assistant:
             asked_before=tuple(m.text for m in prepared["history"] if m.type == "human"),
             closest=lambda: self.search(prepared["standalone"], CLOSEST),
         )
+
+    def _answer_key(self, question: object, history: object) -> str | None:
+        """The answer cache's key for a first-turn question; None when it must not be cached."""
+        if self._answers.size <= 0 or history or not isinstance(question, str):
+            return None
+        self.ensure_index()  # the first question builds the index: key on the corpus it is answered from
+        context = self.settings.model_dump(mode="json", include=set(KEY_SETTINGS))
+        context["prompts"] = repr(self._prompts)
+        return self._answers.key(question, self._store.generation(), context)
 
     def _keep_prefix(self, prepared: dict, prompt: PromptValue) -> list[BaseMessage]:
         """With the whole corpus in the system prompt, have a local model load or save that prefix's KV state."""

@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     )
     cache_dir: Path = Field(
         default_factory=lambda: Path(platformdirs.user_cache_dir(APP_NAME)),
-        description="Per-user cache directory: the assembled local model file.",
+        description="Per-user cache directory: the assembled local model file and the saved prompt prefix.",
     )
 
     # Vector store.
@@ -59,7 +59,24 @@ class Settings(BaseSettings):
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_answer_tokens: int = Field(320, ge=16, le=4096, description="Upper bound on an answer's length in tokens.")
     n_ctx: int = Field(4096, ge=512, description="Context window of the local model, in tokens.")
-    n_threads: int | None = Field(None, ge=1, description="CPU threads for the local model (default: all cores).")
+    n_threads: int | None = Field(
+        None,
+        ge=1,
+        description="CPU threads the local model decodes with (default: all cores). On a busy machine fewer can be faster.",
+    )
+    n_threads_batch: int | None = Field(
+        None, ge=1, description="CPU threads the local model reads a prompt with (default: all cores)."
+    )
+    slots: int = Field(
+        4,
+        ge=1,
+        le=32,
+        description="Answers the local model generates at once (llama.cpp server slots, batched together); "
+        "the web UI serves this many users at a time and queues the rest. Each slot holds N_CTX tokens of KV cache.",
+    )
+    answer_cache: int = Field(
+        256, ge=0, description="First-turn answers kept in memory for a repeated question (0 turns the cache off)."
+    )
 
     # Chunking and retrieval.
     chunk_size: int = Field(800, ge=100, le=8000, description="Target chunk length in characters.")

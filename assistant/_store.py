@@ -224,6 +224,18 @@ class ChunkStore:
             self.version += 1
             return operation(self._collection)
 
+    def generation(self) -> str:
+        """The active generation as the pointer names it now, and this process's change counter.
+
+        It changes with every index run that changes anything, in this process or another one.
+        """
+        try:
+            pointer = self._client.get_collection(f"{self._name}-active", embedding_function=None)
+            active = (pointer.metadata or {}).get("active", self._collection.name)
+        except NotFoundError:
+            active = self._collection.name
+        return f"{active}:{self.version}"
+
     def check(self) -> None:
         """Touch the metadata, the records and the vector index, so a corrupt store fails here, not mid-answer."""
         page = self._read(lambda c: c.peek(1))

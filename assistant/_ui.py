@@ -192,7 +192,8 @@ def build_app(bot: Assistant, warm: WarmUp | None = None) -> gr.Blocks:
                     additional_outputs=[essay],
                     examples=example_questions(),
                     api_name="chat",
-                    concurrency_limit=1,
+                    concurrency_limit=bot.settings.slots,  # one answer per model slot; the rest wait, seeing their place
+                    show_progress="full",
                     fill_height=False,
                     analytics_enabled=False,
                 )
@@ -214,7 +215,7 @@ def build_app(bot: Assistant, warm: WarmUp | None = None) -> gr.Blocks:
 
             timer.tick(poll, None, [status, timer], api_visibility="undocumented", queue=False)
 
-    app.queue(default_concurrency_limit=1, max_size=100)
+    app.queue(default_concurrency_limit=bot.settings.slots, max_size=100)
     app.launch_kwargs = {"theme": theme, "css": CSS, "head": JS_HEAD}
     return app
 

@@ -14,6 +14,7 @@ The other arms are functions from (question, history) to streamed text.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 
 from langchain_core.documents import Document as LCDocument
@@ -23,7 +24,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant import Assistant
 from assistant._documents import default_essay_path, load_document
-from assistant._llamacpp import LlamaCppChatModel, _payload, _shared_llama
+from assistant._llm import _ROLES, LocalChatModel
 
 Arm = Callable[[str, list[dict]], Iterator[str]]
 
@@ -45,19 +46,21 @@ def assistant_messages(bot: Assistant, question: str, history: list[dict]):
     return bot._keep_prefix(prepared, parts.prompt.invoke(prepared))
 
 
-def raw_stream(llm: LlamaCppChatModel, messages, max_tokens: int | None = None) -> Iterator[str]:
-    """The assistant's prepared messages, straight to llama.cpp: no retrieval, no checks, no LangChain."""
-    payload = _payload(messages)
-    llama, lock = _shared_llama(llm.model_path, llm.n_ctx, llm.n_threads)
-    with lock:
-        for event in llama.create_chat_completion(
-            messages=payload, stream=True, temperature=llm.temperature, max_tokens=max_tokens or llm.max_tokens
-        ):
-            if delta := event["choices"][0]["delta"].get("content"):
+def raw_stream(llm: LocalChatModel, messages, max_tokens: int | None = None) -> Iterator[str]:
+    """The assistant's prepared messages, straight to llama.cpp's server: no retrieval, no checks, no LangChain."""
+    payload = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+    body = {"messages": payload, "stream": True, "temperature": llm.temperature,
+            "max_tokens": max_tokens or llm.max_tokens}
+    with llm._engine._http.stream("POST", "/v1/chat/completions", json=body) as response:
+        for line in response.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            choices = json.loads(line[6:]).get("choices") or [{}]
+            if delta := (choices[0].get("delta") or {}).get("content"):
                 yield delta
 
 
-def forget_question(bot: Assistant, llm: LlamaCppChatModel) -> None:
+def forget_question(bot: Assistant, llm: LocalChatModel) -> None:
     """Leave a throwaway question after the cached essay prefix, so the next question is read in full."""
     for _ in raw_stream(llm, assistant_messages(bot, "?", []), max_tokens=1):
         pass
@@ -67,7 +70,7 @@ def _history(history: list[dict]) -> list:
     return [HumanMessage(m["content"]) if m["role"] == "user" else AIMessage(m["content"]) for m in history]
 
 
-def tutorial_arm(llm: LlamaCppChatModel, embeddings) -> Arm:
+def tutorial_arm(llm: LocalChatModel, embeddings) -> Arm:
     essay = load_document(default_essay_path())
     splits = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_text(essay.text)
     store = InMemoryVectorStore.from_documents([LCDocument(t) for t in splits], embeddings)
@@ -80,7 +83,7 @@ def tutorial_arm(llm: LlamaCppChatModel, embeddings) -> Arm:
     return run
 
 
-def whole_essay_arm(llm: LlamaCppChatModel) -> Arm:
+def whole_essay_arm(llm: LocalChatModel) -> Arm:
     system = SystemMessage(WHOLE_ESSAY_PROMPT.format(essay=load_document(default_essay_path()).text))
 
     def run(question: str, history: list[dict]) -> Iterator[str]:

@@ -31,10 +31,26 @@ def test_a_down_model_gives_a_clear_error_without_secrets(settings, embeddings, 
 def test_the_ui_shows_a_down_model_as_a_message(settings, embeddings):
     from assistant._ui import chat
 
-    bot = Assistant(settings.model_copy(update={"base_url": "http://127.0.0.1:9/v1"}), llm=DownModel(messages=iter([])), embeddings=embeddings)
+    remote = settings.model_copy(update={"base_url": "http://127.0.0.1:9/v1", "model": "openai:qwen"})
+    bot = Assistant(remote, llm=DownModel(messages=iter([])), embeddings=embeddings)
     bot.ensure_index()
     *_, (reply, _) = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
     assert reply["content"].startswith("**Cannot answer.** The model is not available:") and "did not answer" in reply["content"]
+
+
+def test_a_local_engine_that_stops_or_refuses_gets_its_own_message(settings, embeddings):
+    """The embedded server has no URL, key or retries to check: the message says what to do instead."""
+    bot = Assistant(settings, llm=DownModel(messages=iter([])), embeddings=embeddings)
+    with pytest.raises(ModelError, match="the local model stopped answering \\(ConnectError\\)"):
+        bot.ask("Where have Trump and Kim met?")
+
+    class Refused(Exception):
+        status_code = 400
+
+    Refused.__name__ = "APIStatusError"
+    from assistant._llm import describe_refused
+
+    assert "local model refused the request (APIStatusError, HTTP 400)" in str(describe_refused(settings, Refused()))
 
 
 @pytest.mark.parametrize("name", ["APIConnectionError", "APITimeoutError", "ReadTimeout", "ConnectError"])

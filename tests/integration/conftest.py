@@ -87,25 +87,36 @@ def wait_for_http(url: str, timeout: float, proc: subprocess.Popen | None = None
     pytest.fail(f"{url} did not come up within {timeout:.0f} s")
 
 
+# llama.cpp's server from the xllamacpp wheel, alone in a process, as a remote llama-server would be.
+SERVE_MODEL = """
+import sys, threading, xllamacpp
+p = xllamacpp.CommonParams()
+p.model.path, p.port, p.n_ctx, p.n_parallel = sys.argv[1], int(sys.argv[2]), 4096, 1
+p.hostnames, p.model_alias, p.ui, p.verbosity = ["127.0.0.1"], {"qwen"}, False, 0
+server = xllamacpp.Server(p)
+print(server.listening_address, flush=True)
+threading.Event().wait()
+"""
+
+
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory):
-    """llama.cpp's own OpenAI-compatible server on loopback, serving the bundled GGUF."""
+    """llama.cpp's own OpenAI-compatible server on loopback, in another process, serving the bundled GGUF."""
     from assistant import Settings
     from assistant._model_file import ensure_model_file
 
     model = ensure_model_file(Settings().cache_dir)
     port = _free_port()
     log = open(tmp_path_factory.mktemp("llama-log") / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "4096", "--n_threads", str(os.cpu_count() or 2), "--model_alias", "qwen"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    proc = subprocess.Popen([sys.executable, "-c", SERVE_MODEL, str(model), str(port)], stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/v1/models", 180, proc)
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         log.close()

@@ -1,0 +1,152 @@
+"""The embedded llama.cpp server on the real model: the shared essay prefix, stopping a stream, parallel slots."""
+
+import asyncio
+import time
+
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_openai import ChatOpenAI
+
+from assistant._engine import EngineConfig, LocalEngine
+from assistant._model_file import ensure_model_file
+from real import real_settings
+
+pytestmark = pytest.mark.integration
+
+SYSTEM = [
+    {
+        "role": "system",
+        "content": "Answer from this passage only. The president has met with Kim three times already, in "
+        "Singapore, Hanoi, and in the Demilitarized Zone that separates the two Koreas.",
+    }
+]
+QUESTION = "Where have they met?"
+COUNT = "Count from 1 to 300, separated by commas. Write every number."
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    return str(ensure_model_file(real_settings(tmp_path_factory.mktemp("data")).cache_dir))
+
+
+def _engine(model_path, slot_dir, slots=2) -> LocalEngine:
+    return LocalEngine(EngineConfig(model_path, n_ctx=1024, slots=slots, n_threads=2, n_threads_batch=2, slot_dir=str(slot_dir)))
+
+
+def _chat(engine: LocalEngine, max_tokens=24) -> ChatOpenAI:
+    return ChatOpenAI(model="local", base_url=engine.base_url, api_key=engine.api_key, temperature=0.0,
+                      max_tokens=max_tokens, max_retries=0)
+
+
+def _ask(engine: LocalEngine, slot: int) -> tuple[str, int]:
+    """The answer, and how many prompt tokens the slot had cached already."""
+    body = {"messages": [*SYSTEM, {"role": "user", "content": QUESTION}], "max_tokens": 24, "temperature": 0.0,
+            "id_slot": slot}
+    out = engine._post("/v1/chat/completions", body)
+    return out["choices"][0]["message"]["content"], out["timings"]["cache_n"]
+
+
+def _wait_idle(engine: LocalEngine, seconds: float = 60) -> list[dict]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        slots = engine.slots()
+        if not any(s["is_processing"] for s in slots):
+            return slots
+        time.sleep(0.2)
+    pytest.fail("a slot kept generating after its stream was closed")
+
+
+def test_the_prefix_is_read_once_shared_by_every_slot_and_restored_by_a_new_engine(model_path, tmp_path):
+    first = _engine(model_path, tmp_path)
+    assert first.cache_prefix(SYSTEM) == "computed"
+    assert len(list(tmp_path.glob("*.slot"))) == 1
+    assert first.cache_prefix(SYSTEM) == "memory"
+    expected, cached = _ask(first, 1)  # slot 1 never read the prefix: it restored slot 0's state
+    assert cached > 20 and "Singapore" in expected
+    first.close()
+
+    second = _engine(model_path, tmp_path)  # a new process, as far as llama.cpp's state goes
+    assert second.cache_prefix(SYSTEM) == "disk"
+    for slot in (0, 1):
+        answer, cached = _ask(second, slot)
+        assert cached > 20 and answer == expected
+    other = [{"role": "system", "content": SYSTEM[0]["content"].replace("three times", "three times, the essay says,")}]
+    assert second.cache_prefix(other) == "computed" and len(list(tmp_path.glob("*.slot"))) == 2
+    second.close()
+
+
+def test_a_broken_prefix_file_is_read_again_not_trusted(model_path, tmp_path):
+    engine = _engine(model_path, tmp_path)
+    engine.cache_prefix(SYSTEM)
+    expected, _ = _ask(engine, 0)
+    engine.close()
+    (path,) = tmp_path.glob("*.slot")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])  # truncated, as by a full disk
+
+    fresh = _engine(model_path, tmp_path)
+    assert fresh.cache_prefix(SYSTEM) == "computed"
+    assert path.stat().st_size > 0
+    assert _ask(fresh, 1)[0] == expected
+    fresh.close()
+
+
+def test_closing_a_stream_stops_generation_and_frees_the_slot(model_path, tmp_path):
+    engine = _engine(model_path, tmp_path, slots=1)
+    chat = _chat(engine, max_tokens=600)
+    stream = chat.stream([HumanMessage(COUNT)])
+    received = [next(stream).text for _ in range(5)]
+    stream.close()
+    (slot,) = _wait_idle(engine)
+    decoded = slot["next_token"][0]["n_decoded"]
+    assert decoded < 100, f"the closed request went on to {decoded} tokens"
+    # the one slot serves the next request
+    assert "Singapore" in _chat(engine).invoke([SystemMessage(SYSTEM[0]["content"]), HumanMessage(QUESTION)]).text
+    assert "".join(received).strip()
+
+    async def cancel_midway():
+        async def consume():
+            async for _ in chat.astream([HumanMessage(COUNT)]):
+                pass
+
+        task = asyncio.ensure_future(consume())
+        while not engine.slots()[0]["is_processing"]:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_midway())
+    (slot,) = _wait_idle(engine)
+    assert slot["next_token"][0]["n_decoded"] < 300
+    engine.close()
+
+
+def test_slots_answer_at_the_same_time(model_path, tmp_path):
+    """Two requests on two slots overlap: the second starts before the first ends."""
+    engine = _engine(model_path, tmp_path, slots=2)
+    chat = _chat(engine, max_tokens=40)
+
+    async def both():
+        async def one(n):
+            first = None
+            async for chunk in chat.astream([HumanMessage(f"{COUNT} ({n})")]):
+                first = first or time.monotonic()
+            return first, time.monotonic()
+
+        return await asyncio.gather(one(1), one(2))
+
+    (start_a, end_a), (start_b, end_b) = asyncio.run(both())
+    assert start_b < end_a and start_a < end_b
+    engine.close()
+
+
+def test_the_server_listens_on_loopback_and_wants_its_key(model_path, tmp_path):
+    import httpx
+
+    engine = _engine(model_path, tmp_path, slots=1)
+    assert engine.root_url.startswith("http://127.0.0.1:")
+    assert httpx.get(engine.root_url + "/slots").status_code == 401
+    assert httpx.post(engine.base_url + "/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]}).status_code == 401
+    assert len(engine.slots()) == 1
+    engine.close()
