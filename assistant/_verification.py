@@ -153,7 +153,9 @@ class MeaningVerifier:
         texts = [s.text for s in essay]
         vectors = self._embed([claim, f"{question} {claim}", *texts])
         rough = (vectors[2:] @ vectors[:2].T).max(axis=1) + np.array([len(words & stems(t)) / len(words) for t in texts])
-        order = [int(i) for i in np.argsort(-rough, kind="stable")[:4]]
+        names = stems(" ".join(names_and_numbers(claim)))
+        naming = np.array([len(names & stems(t)) for t in texts])  # "John Bolton and Harry J. Kazianis": two sentences
+        order = list(dict.fromkeys(int(i) for i in [*np.argsort(-rough, kind="stable")[:4], *np.argsort(-naming, kind="stable")[:2]]))
         options = [(i,) for i in order] + [
             (min(i, j), max(i, j)) for i in order for j in range(max(0, i - PAIR_GAP), min(len(essay), i + PAIR_GAP + 1))
             if j != i and essay[j].doc_id == essay[i].doc_id
