@@ -58,11 +58,11 @@ def test_an_instruction_inside_an_indexed_document_is_treated_as_data(tmp_path):
     assert "PWNED" not in answer.text and "Rules:" not in answer.text, answer.text
 
 
-def test_index_and_ask_from_the_cli_open_no_socket(tmp_path, capsys):
+def test_index_and_ask_from_the_cli_connect_only_to_loopback(tmp_path, capsys):
     from assistant._cli import main
 
     data = ["--data-dir", str(tmp_path)]
-    disable_socket(allow_unix_socket=True)
+    socket_allow_hosts(["127.0.0.1"], allow_unix_socket=True)  # the embedded llama.cpp server only
     try:
         assert main(["index", *data]) == 0
         assert main(["ask", "Who is Harry J. Kazianis?", *data]) == 0

@@ -28,17 +28,25 @@ pytestmark = pytest.mark.integration
 MODEL_LOAD_TIMEOUT = 600  # seconds: the first start assembles and checks the model file
 
 
+# Runs the CLI and reports its own VmHWM at exit. ru_maxrss from wait4 would also count the pages of this
+# (large) test process that the forked child held before exec.
+_MEASURED = (
+    "import atexit, sys\n"
+    "from pathlib import Path\n"
+    "atexit.register(lambda: sys.stderr.write('VmHWM ' + [l for l in Path('/proc/self/status').read_text().splitlines()"
+    " if l.startswith('VmHWM')][0].split()[1] + '\\n'))\n"
+    "from assistant._cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
 def _cli(*args: str, data_dir: Path) -> tuple[subprocess.CompletedProcess, int]:
     """Run the CLI in its own process; return the result and the process's peak resident memory in KB."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant", *args, "--data-dir", str(data_dir), "-v"], stdout=out, stderr=err, text=True
-        )
-        _, status, usage = os.wait4(proc.pid, 0)  # reaps it here, for its own rusage (Linux: ru_maxrss in KB)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), err.read()), usage.ru_maxrss
+    run = subprocess.run(
+        [sys.executable, "-c", _MEASURED, *args, "--data-dir", str(data_dir), "-v"], capture_output=True, text=True, timeout=900
+    )
+    peaks = [int(line.split()[1]) for line in run.stderr.splitlines() if line.startswith("VmHWM ")]
+    return run, peaks[-1] if peaks else 0
 
 
 @pytest.fixture
