@@ -180,8 +180,8 @@ class MeaningVerifier:
             return Verdict(False, evidence, score, "negation differs from the essay sentence")
         if unsupported := self._unsupported_part(claim, question, [s.text for s in evidence]):
             return Verdict(False, evidence, score, f"a part is not in the essay sentence: {unsupported!r}")
-        if len(words) < TERSE and not stems(question) & stems(text):  # "PWNED", found in a planted instruction
-            return Verdict(False, evidence, score, "a terse answer from an essay sentence unrelated to the question")
+        if len(words) < TERSE and covered < self.covered:  # the question alone carries "PWNED" to any sentence
+            return Verdict(False, evidence, score, "a terse answer whose words are not in the essay sentence")
         related = self.similarity(question, [claim, text])
         if related < self.relevant:
             return Verdict(False, evidence, score, f"not about the question ({related:.2f})")

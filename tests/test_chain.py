@@ -119,10 +119,10 @@ def test_async_twins(make_assistant):
 def test_chain_is_a_langchain_runnable(make_assistant):
     from langchain_core.runnables import Runnable
 
-    bot = make_assistant("Joseph Kim wrote it [4]. The capital of France is Paris.")
+    bot = make_assistant("Joseph Kim is the author [4]. The capital of France is Paris.")
     assert isinstance(bot.chain, Runnable)
     out = bot.chain.invoke({"question": "Who wrote the essay?", "history": []})
-    assert out["answer"] == "Joseph Kim wrote it [1]." and out["context"]  # verified, as stream() is
+    assert out["answer"] == "Joseph Kim is the author [1]." and out["context"]  # verified, as stream() is
 
 
 def test_answer_prompt_carries_the_essay_metadata(make_assistant):
