@@ -307,17 +307,17 @@ def _cmd_serve(args, settings: Settings) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1") and not auth:
         log.warning("serving on %s without --auth: anyone who can reach this address can use it", args.host)
     bot = Assistant(settings)
-    bot.ensure_index()  # before publishing the corpus version
-    url = local_url(args.host, args.port)
+    bot.ensure_index()
+    address = ServerAddress(local_url(args.host, args.port), os.getpid(), corpus_version(bot), auth is not None)
     try:
         app = serve(bot, args.host, args.port, auth, block=False)
     except OSError as exc:
         print(f"error: cannot serve on {args.host}:{args.port}: {exc}. Is the port in use? Try --port.", file=sys.stderr)
         return 2
     # ask, chat and Assistant.connect() find the server (and its loaded model) through this file.
-    publish(settings.data_dir, ServerAddress(url, os.getpid(), corpus_version(bot), auth is not None))
+    publish(settings.data_dir, address)
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)  # `kill` runs the cleanup below too
-    print(f"essay-assistant is running at {url} (Ctrl-C to stop)", flush=True)
+    print(f"essay-assistant is running at {address.url} (Ctrl-C to stop)", flush=True)
     try:
         app.block_thread()
     finally:

@@ -61,6 +61,10 @@ def served(tmp_path: Path):
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/api/health", MODEL_LOAD_TIMEOUT, proc)
+        # serve publishes its address just after it starts listening: wait for that too, as a client would find it.
+        deadline = time.monotonic() + 60
+        while not (data_dir / "server.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
         yield f"http://127.0.0.1:{port}", data_dir, proc
     finally:
         proc.terminate()
