@@ -1,7 +1,6 @@
 """essay-assistant: answers questions about an essay, grounded in its text, with citations.
 
-The public API is what this module exports; everything in ``assistant._*``
-may change without notice.
+The public API is what this module exports; every module may change without notice.
 
 Names are imported on first use, so a command that only talks to a
 running server (``essay-assistant ask`` while ``serve`` runs) starts
@@ -14,31 +13,31 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ._answer import Answer, Source
-    from ._assistant import Assistant
-    from ._client import RemoteAssistant, ServerError
-    from ._documents import Document, DocumentError
-    from ._indexing import IndexReport
-    from ._inputs import InvalidInput
-    from ._llm import ModelError
-    from ._model_file import ModelFileError
-    from ._settings import Settings
-    from ._store import StoreError
+    from assistant.answer import Answer, Source
+    from assistant.assistant import Assistant
+    from assistant.remote.client import RemoteAssistant, ServerError
+    from assistant.index.documents import Document, DocumentError
+    from assistant.index.indexing import IndexReport
+    from assistant.inputs import InvalidInput
+    from assistant.models.chat import ModelError
+    from assistant.models.model_file import ModelFileError
+    from assistant.settings import Settings
+    from assistant.index.store import StoreError
 
 _WHERE = {
-    "Answer": "._answer",
-    "Assistant": "._assistant",
-    "Document": "._documents",
-    "DocumentError": "._documents",
-    "IndexReport": "._indexing",
-    "InvalidInput": "._inputs",
-    "ModelError": "._llm",
-    "ModelFileError": "._model_file",
-    "RemoteAssistant": "._client",
-    "ServerError": "._client",
-    "Settings": "._settings",
-    "Source": "._answer",
-    "StoreError": "._store",
+    "Answer": "assistant.answer",
+    "Assistant": "assistant.assistant",
+    "Document": "assistant.index.documents",
+    "DocumentError": "assistant.index.documents",
+    "IndexReport": "assistant.index.indexing",
+    "InvalidInput": "assistant.inputs",
+    "ModelError": "assistant.models.chat",
+    "ModelFileError": "assistant.models.model_file",
+    "RemoteAssistant": "assistant.remote.client",
+    "ServerError": "assistant.remote.client",
+    "Settings": "assistant.settings",
+    "Source": "assistant.answer",
+    "StoreError": "assistant.index.store",
 }
 
 __all__ = [

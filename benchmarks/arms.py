@@ -23,8 +23,8 @@ from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant import Assistant
-from assistant._documents import default_essay_path, load_document
-from assistant._llm import _ROLES, LocalChatModel
+from assistant.index.documents import default_essay_path, load_document
+from assistant.models.chat import _ROLES, LocalChatModel
 
 Arm = Callable[[str, list[dict]], Iterator[str]]
 

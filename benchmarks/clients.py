@@ -1,7 +1,7 @@
 """CLI `ask` through a running server against the server's own answer latency, in one run (issue 15).
 
-    python benchmarks/clients.py                  # 8 questions, each asked both ways
-    python benchmarks/clients.py --with-local     # also `ask --local` while serve runs (loads a second model)
+    python -m benchmarks.clients                  # 8 questions, each asked both ways
+    python -m benchmarks.clients --with-local     # also `ask --local` while serve runs (loads a second model)
 
 Starts `python -m assistant serve` on the configured model (ESSAY_ASSISTANT_*
 settings, a temporary data directory), waits for its warm-up, then for each
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import httpx
 
-from assistant._dataset import load_dataset
+from assistant.evals.dataset import load_dataset
 
 THROWAWAY = ["What is the essay about?", "Who is the author?", "What is the title of the essay?"]
 TARGET_RATIO = 1.2  # issue 15: a CLI ask with serve running within 1.2x of the server's own answer latency

@@ -5,7 +5,7 @@ llama-cpp-python compiles from source::
 
     git worktree add --detach ../old <commit before the switch>
     python -m venv ../venv-old && ../venv-old/bin/pip install -e ../old   # ~12 min: compiles llama.cpp
-    python benchmarks/engines.py --old-python ../venv-old/bin/python --old-root ../old
+    python -m benchmarks.engines --old-python ../venv-old/bin/python --old-root ../old
 
 Measures, alternating the engines so the machine's load falls on both alike:
 
@@ -35,12 +35,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from assistant import Settings  # noqa: E402
-from assistant._dataset import load_dataset  # noqa: E402
-from assistant._metrics import percentile  # noqa: E402
-from assistant._model_file import ensure_model_file  # noqa: E402
+from assistant import Settings
+from assistant.evals.dataset import load_dataset
+from assistant.evals.metrics import percentile
+from assistant.models.model_file import ensure_model_file
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

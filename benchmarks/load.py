@@ -6,8 +6,8 @@ history the server received can be recorded: cross-talk is checked on
 that history (deterministic), never on the model's wording. Writes
 ``load.json`` and ``load.md``. Every loop is bounded by ``--timeout``.
 
-    python benchmarks/load.py                    # 20 sessions x 3 questions
-    python benchmarks/load.py --out-dir /tmp/x --sessions 4
+    python -m benchmarks.load                    # 20 sessions x 3 questions
+    python -m benchmarks.load --out-dir /tmp/x --sessions 4
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from gradio_client import Client
 from gradio_client.utils import Status
 
 from assistant import Assistant, Settings
-from assistant._metrics import percentile
-from assistant._rendering import unlink_citations
-from assistant._ui import serve
+from assistant.evals.metrics import percentile
+from assistant.ui.rendering import unlink_citations
+from assistant.ui.app import serve
 
 log = logging.getLogger("load")
 CONVERSATIONS = [

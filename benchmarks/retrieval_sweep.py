@@ -1,6 +1,6 @@
 """Measure retrieval on the eval questions across embeddings, chunkings and modes.
 
-    python benchmarks/retrieval_sweep.py [--k 4] [--out benchmarks/results/retrieval_sweep.md]
+    python -m benchmarks.retrieval_sweep [--k 4] [--out benchmarks/results/retrieval_sweep.md]
 
 A passage "hits" a supporting quote when it covers at least half of the
 quote's span in the cleaned essay. Reported per configuration: hit@k (any
@@ -17,14 +17,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant._chunking import split_document
-from assistant._dataset import load_dataset
-from assistant._documents import default_essay_path, load_document
-from assistant._embeddings import make_embeddings
-from assistant._metrics import quote_spans, retrieval_scores
-from assistant._retrieval import HybridRetriever
-from assistant._settings import Settings
-from assistant._store import ChunkStore, make_client
+from assistant.index.chunking import split_document
+from assistant.evals.dataset import load_dataset
+from assistant.index.documents import default_essay_path, load_document
+from assistant.index.embeddings import make_embeddings
+from assistant.evals.metrics import quote_spans, retrieval_scores
+from assistant.index.search import HybridRetriever
+from assistant.settings import Settings
+from assistant.index.store import ChunkStore, make_client
 
 
 def query_text(item) -> str:

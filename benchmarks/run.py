@@ -1,8 +1,8 @@
 """The benchmark suite for the embedded default, on this machine.
 
     pip install -e '.[bench]'
-    python benchmarks/run.py                 # about 30-40 min on 2 cores
-    python benchmarks/run.py --quick         # a smoke run: 5 questions, corpus sizes 1x and 10x
+    python -m benchmarks.run                 # about 30-40 min on 2 cores
+    python -m benchmarks.run --quick         # a smoke run: 5 questions, corpus sizes 1x and 10x
 
 Writes benchmark.json, benchmark.md and benchmark.png to --out
 (benchmarks/results). Measures:
@@ -36,18 +36,16 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+from benchmarks.arms import assistant_messages, forget_question, raw_stream, tutorial_arm, whole_essay_arm
+from benchmarks.synthetic import write_corpus
+from tqdm import tqdm
 
-from arms import assistant_messages, forget_question, raw_stream, tutorial_arm, whole_essay_arm  # noqa: E402
-from synthetic import write_corpus  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from assistant import Assistant, Settings  # noqa: E402
-from assistant._dataset import load_dataset  # noqa: E402
-from assistant._documents import default_essay_path, load_document  # noqa: E402
-from assistant._evaluation import run_eval  # noqa: E402
-from assistant._metrics import facts_found, is_refusal, percentile, quote_spans, retrieval_scores  # noqa: E402
-from assistant._model_file import ensure_model_file  # noqa: E402
+from assistant import Assistant, Settings
+from assistant.evals.dataset import load_dataset
+from assistant.index.documents import default_essay_path, load_document
+from assistant.evals.runner import run_eval
+from assistant.evals.metrics import facts_found, is_refusal, percentile, quote_spans, retrieval_scores
+from assistant.models.model_file import ensure_model_file
 
 log = logging.getLogger("benchmark")
 # The baselines decline in their own words; one broad detector scores every arm alike.

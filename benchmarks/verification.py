@@ -8,8 +8,8 @@ each sentence held until the verifier passes it. The two take turns on
 each question (which goes first alternates), after one throwaway
 question each, so the machine's load hits both alike.
 
-    python benchmarks/verification.py                 # the first-turn eval questions
-    python benchmarks/verification.py --limit 12
+    python -m benchmarks.verification                 # the first-turn eval questions
+    python -m benchmarks.verification --limit 12
 
 Writes verification.json and verification.md to --out (benchmarks/results).
 """
@@ -26,10 +26,10 @@ import time
 from pathlib import Path
 
 from assistant import Assistant, Settings
-from assistant._dataset import load_dataset
-from assistant._documents import default_essay_path
-from assistant._metrics import percentile
-from assistant._prompts import Prompts, read_prompt
+from assistant.evals.dataset import load_dataset
+from assistant.index.documents import default_essay_path
+from assistant.evals.metrics import percentile
+from assistant.prompts import Prompts, read_prompt
 
 log = logging.getLogger("verification")
 PREVIOUS = "2ca6301"  # the last commit with the previous prompt

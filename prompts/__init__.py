@@ -1,0 +1,45 @@
+"""Load the prompt files from ``prompts/`` into LangChain templates.
+
+Prompts are data, edited and reviewed as text, so none is buried in code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+
+
+def read_prompt(name: str, directory: Path | None = None) -> str:
+    if directory is not None:
+        return (Path(directory) / f"{name}.md").read_text(encoding="utf-8").strip()
+    return resources.files("assistant.prompts").joinpath(f"{name}.md").read_text(encoding="utf-8").strip()
+
+
+@dataclass(frozen=True)
+class Prompts:
+    answer: ChatPromptTemplate
+    condense: ChatPromptTemplate
+    declined: str  # what the user sees when the essay does not support an answer
+    off_topic: str  # what the user sees when the question is not about the essay
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> "Prompts":
+        answer = ChatPromptTemplate.from_messages(
+            [
+                ("system", read_prompt("answer_system", directory)),
+                MessagesPlaceholder("history"),
+                ("human", read_prompt("answer_user", directory)),
+            ]
+        )
+        condense = ChatPromptTemplate.from_messages(
+            [
+                ("system", read_prompt("condense_system", directory)),
+                ("human", read_prompt("condense_user", directory)),
+            ]
+        )
+        return cls(answer=answer, condense=condense, declined=read_prompt("declined", directory),
+            off_topic=read_prompt("off_topic", directory),
+        )

@@ -13,7 +13,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-ESSAY = Path(__file__).resolve().parents[1] / "index" / "another-us-north-korea-summit.txt"
+ESSAY = Path(__file__).resolve().parents[1] / "index" / "corpus" / "another-us-north-korea-summit.txt"
 
 
 class HashingEmbeddings(Embeddings):

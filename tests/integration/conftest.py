@@ -17,6 +17,14 @@ from assistant import Assistant
 from real import real_settings
 
 
+def pytest_collection_modifyitems(items):
+    """Everything in this folder is an integration test: the folder sets the marker, not each file."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(scope="session")
 def bot(tmp_path_factory) -> Assistant:
     assistant = Assistant(real_settings(tmp_path_factory.mktemp("embedded")))
@@ -65,7 +73,7 @@ def chroma_server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def app_url(bot):
     """The web UI on a free loopback port, served in this process on the warm session model."""
-    from assistant._ui import serve
+    from assistant.ui.app import serve
 
     port = _free_port()
     app = serve(bot, "127.0.0.1", port, None, block=False)
@@ -103,7 +111,7 @@ threading.Event().wait()
 def llama_server(tmp_path_factory):
     """llama.cpp's own OpenAI-compatible server on loopback, in another process, serving the bundled GGUF."""
     from assistant import Settings
-    from assistant._model_file import ensure_model_file
+    from assistant.models.model_file import ensure_model_file
 
     model = ensure_model_file(Settings().cache_dir)
     port = _free_port()

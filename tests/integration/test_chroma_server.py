@@ -7,7 +7,6 @@ import pytest
 from assistant import Assistant
 from real import real_settings
 
-pytestmark = pytest.mark.integration
 
 
 def test_index_and_ask_against_a_chroma_server(chroma_server, tmp_path):

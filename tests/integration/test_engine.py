@@ -7,11 +7,10 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
-from assistant._engine import EngineConfig, LocalEngine
-from assistant._model_file import ensure_model_file
+from assistant.models.engine import EngineConfig, LocalEngine
+from assistant.models.model_file import ensure_model_file
 from real import real_settings
 
-pytestmark = pytest.mark.integration
 
 SYSTEM = [
     {

@@ -6,20 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from assistant._dataset import load_dataset
-from assistant._evaluation import run_eval
-from assistant._gate import check
-from assistant._report import summary_table, write_reports
+from assistant.evals.dataset import load_dataset
+from assistant.evals.runner import run_eval
+from assistant.evals.gate import check
+from assistant.evals.report import summary_table, write_reports
 from real import real_settings
 
-pytestmark = [pytest.mark.integration, pytest.mark.eval]
+pytestmark = pytest.mark.eval
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
 def test_eval_suite_holds_the_baseline(tmp_path):
     report = run_eval(load_dataset(), real_settings(tmp_path), progress=False)
     json_path, _ = write_reports(report, ARTIFACTS, "eval")
-    baseline = json.loads(resources.files("assistant.evals").joinpath("baseline.json").read_text(encoding="utf-8"))
+    baseline = json.loads(resources.files("assistant.evals").joinpath("data", "baseline.json").read_text(encoding="utf-8"))
     print(summary_table({"baseline": baseline["aggregate"] | {"passed": "-", "items": "-"}, "this run": report["aggregate"]}))
     failures = check(report, baseline)
     assert not failures, f"eval regressed (report: {json_path}):\n" + "\n".join(failures)

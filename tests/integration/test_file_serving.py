@@ -13,14 +13,13 @@ from conftest import _free_port
 from fakes import HashingEmbeddings, fake_llm
 from real import real_settings
 
-pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "feedback-marker-7f3a"
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    from assistant._ui import serve
+    from assistant.ui.app import serve
 
     data = tmp_path_factory.mktemp("served")
     bot = Assistant(real_settings(data), llm=fake_llm(*["The essay does not say."] * 5), embeddings=HashingEmbeddings())
@@ -38,7 +37,7 @@ def _targets(data: Path) -> dict[str, bytes]:
         "/etc/passwd": b"root:",
         str(data / "feedback.jsonl"): MARKER.encode(),
         str(data / "chroma" / "chroma.sqlite3"): b"SQLite format 3",
-        str(ROOT / "assistant" / "_settings.py"): b"ESSAY_ASSISTANT_",
+        str(ROOT / "assistant" / "settings.py"): b"ESSAY_ASSISTANT_",
         "/proc/self/environ": b"PATH=",
     }
 

@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant._chunking import split_document
-from assistant._documents import default_essay_path, load_document
+from assistant.index.chunking import split_document
+from assistant.index.documents import default_essay_path, load_document
 from real import real_settings
 
-pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 PROGRESS = re.compile(r"Embedding:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)")
 

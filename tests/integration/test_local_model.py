@@ -8,11 +8,10 @@ import sys
 import pytest
 from pytest_socket import enable_socket, socket_allow_hosts
 
-from assistant._documents import default_essay_path, load_document
+from assistant.index.documents import default_essay_path, load_document
 from assistant import Answer, Assistant
 from real import real_settings
 
-pytestmark = pytest.mark.integration
 
 
 def test_where_have_they_met_is_answered_and_cited(bot):

@@ -5,17 +5,16 @@ from gradio_client import Client
 from pytest_socket import enable_socket, socket_allow_hosts
 
 from assistant import Assistant
-from assistant._dataset import load_dataset
-from assistant._evaluation import run_eval
+from assistant.evals.dataset import load_dataset
+from assistant.evals.runner import run_eval
 from conftest import _free_port
 from real import real_settings
 
-pytestmark = pytest.mark.integration
 LOOPBACK = ["127.0.0.1", "::1", "localhost"]
 
 
 def test_serve_and_chat_connect_only_to_loopback(tmp_path):
-    from assistant._ui import serve
+    from assistant.ui.app import serve
 
     socket_allow_hosts(LOOPBACK, allow_unix_socket=True)
     try:
@@ -43,7 +42,7 @@ def test_eval_connects_only_to_loopback(tmp_path):
 
 
 def test_an_instruction_inside_an_indexed_document_is_treated_as_data(tmp_path):
-    from assistant._documents import default_essay_path
+    from assistant.index.documents import default_essay_path
 
     trap = tmp_path / "notes.md"
     trap.write_text(
@@ -59,7 +58,7 @@ def test_an_instruction_inside_an_indexed_document_is_treated_as_data(tmp_path):
 
 
 def test_index_and_ask_from_the_cli_connect_only_to_loopback(tmp_path, capsys):
-    from assistant._cli import main
+    from assistant.cli import main
 
     data = ["--data-dir", str(tmp_path)]
     socket_allow_hosts(["127.0.0.1"], allow_unix_socket=True)  # the embedded llama.cpp server only

@@ -9,7 +9,6 @@ import pytest
 from assistant import Assistant, Answer, ModelError
 from real import real_settings
 
-pytestmark = pytest.mark.integration
 
 
 @pytest.fixture

@@ -19,11 +19,10 @@ import pytest
 from gradio_client import Client
 
 from assistant import Answer, Assistant
-from assistant._api import corpus_version
+from assistant.remote.api import corpus_version
 from conftest import _free_port, wait_for_http
 from real import real_settings
 
-pytestmark = pytest.mark.integration
 
 MODEL_LOAD_TIMEOUT = 600  # seconds: the first start assembles and checks the model file
 
@@ -35,7 +34,7 @@ _MEASURED = (
     "from pathlib import Path\n"
     "atexit.register(lambda: sys.stderr.write('VmHWM ' + [l for l in Path('/proc/self/status').read_text().splitlines()"
     " if l.startswith('VmHWM')][0].split()[1] + '\\n'))\n"
-    "from assistant._cli import main\n"
+    "from assistant.cli import main\n"
     "sys.exit(main(sys.argv[1:]))\n"
 )
 

@@ -5,7 +5,6 @@ import re
 import pytest
 from gradio_client import Client
 
-pytestmark = pytest.mark.integration
 
 
 def test_predict_returns_the_answer_and_its_sources(app_url):

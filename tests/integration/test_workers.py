@@ -10,7 +10,6 @@ from gradio_client import Client
 
 from conftest import _free_port, wait_for_http
 
-pytestmark = pytest.mark.integration
 
 
 def test_two_workers_share_the_store_and_the_model(chroma_server, llama_server, tmp_path):

@@ -1,0 +1,230 @@
+"""What an answer is, and the gate that builds it from verified sentences only.
+
+The model's text is held until a sentence closes; the verifier then
+decides whether it is shown. Nothing else reaches a reader: the streamed
+deltas, joined, are exactly the final ``Answer.text``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+from assistant.index.search import Passage
+from assistant.text import sentence_spans, strip_citations
+from assistant.verification import EssaySentence, Verifier, essay_sentences, restates_question
+
+log = logging.getLogger(__name__)
+
+CLOSEST = 2  # passages offered with a decline
+_DECLINE = re.compile(
+    r"essay does not (say|cover|mention|discuss)|only answer questions about"
+    r"|^[^.]*\b(is|are) not (specified|mentioned|stated|given) in the (passages?|essay)\W*$",
+    re.IGNORECASE,
+)
+GIVE_UP = 2  # unsupported sentences in a row, before any passed, after which generation stops and the answer declines
+
+
+def is_decline(text: str) -> bool:
+    """The model's own ways of saying the essay does not answer, or that a request is off topic."""
+    return bool(_DECLINE.search(text))
+
+
+@dataclass(frozen=True)
+class Source:
+    """A numbered passage; ``start``/``end`` index the cleaned text of document ``doc_id``.
+
+    For a citation, ``cited_text`` is the essay sentence (or two) that
+    supports the answer sentence, at ``cited_start``/``cited_end`` in the
+    same document; for a decline's closest passage, the sentence nearest
+    the question. The byline has an empty span.
+    """
+
+    citation: int
+    text: str
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    score: float
+    cited_text: str = ""
+    cited_start: int = 0
+    cited_end: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    sources: list[Source]  # what ``[n]`` in ``text`` cites
+    question: str
+    standalone_question: str
+    passages: list[Source] = field(default_factory=list)  # everything the model was shown, numbered as it saw them
+    grounded: bool = True  # False when the verifier dropped a sentence of the model's, or all of them
+    closest: list[Source] = field(default_factory=list)  # for a decline: the best passages for the question
+    dropped: int = 0  # model sentences the verifier did not let through
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def number_passages(context: list[Passage]) -> list[Source]:
+    return [_source(n, p) for n, p in enumerate(context, start=1)]
+
+
+def _source(n: int, p: Passage, cited: Sequence[EssaySentence] = ()) -> Source:
+    c = p.chunk
+    source = Source(n, c.text, c.doc_id, str(c.metadata.get("title", "")), c.start, c.end, round(p.score, 6))
+    if not cited:
+        return source
+    start, end = cited[0].start, cited[-1].end
+    inside = c.start <= start and end <= c.end and end > start
+    text = c.text[start - c.start : end - c.start] if inside else " ".join(s.text for s in cited)
+    return Source(**(asdict(source) | {"cited_text": text, "cited_start": start, "cited_end": end}))
+
+
+def byline(passage: Passage) -> str:
+    """The document's header as a sentence, so "Who wrote it?" can be verified and cited."""
+    m = passage.chunk.metadata
+    if not m.get("author"):
+        return ""
+    role = f", {m['author_role']}" if m.get("author_role") else ""
+    publisher = f", and published by {m['publisher']}" if m.get("publisher") else ""
+    return f"The essay \"{m.get('title', '')}\" was written by its author {m['author']}{role}{publisher}."
+
+
+_END = re.compile(r"([.!?][\"”’)]*)\s*$")
+
+
+def _with_marker(sentence: str, number: int) -> str:
+    """The sentence without the model's own markers, citing ``number`` before its final punctuation."""
+    text = " ".join(strip_citations(sentence).split())
+    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+    end = _END.search(text)
+    return f"{text[: end.start()]} [{number}]{end.group(1)}" if end else f"{text} [{number}]"
+
+
+class AnswerCheck:
+    """Holds the model's text until a sentence closes, verifies it, and releases only what passed.
+
+    ``feed`` takes the model's deltas and returns the text that may be
+    shown now; ``stopped`` turns true when generating more is pointless
+    (the first sentence failed, or the model declined); ``answer`` builds
+    the final ``Answer``, whose text is the released text joined.
+    """
+
+    def __init__(
+        self,
+        verifier: Verifier,
+        *,
+        question: str,
+        standalone: str,
+        context: list[Passage],
+        declined: str,
+        off_topic: str,
+        asked_before: Sequence[str] = (),
+        closest: Callable[[], list[Passage]] = list,
+    ) -> None:
+        self._verifier = verifier
+        self._question = question
+        self._standalone = standalone
+        self._topic = " ".join(dict.fromkeys((*asked_before[-1:], standalone, question)))
+        self._context = context
+        self._declined = declined
+        self._off_topic = off_topic
+        self._closest = closest
+        bylines = {p.chunk.doc_id: byline(p) for p in context}
+        self._essay = essay_sentences([p.chunk for p in context], bylines)
+        self._held = ""
+        self._released: list[str] = []
+        self._sources: dict[tuple, Source] = {}
+        self._dropped = 0
+        self._failed_in_a_row = 0
+        self._decline: str | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self._decline is not None
+
+    def feed(self, delta: str) -> list[str]:
+        self._held += delta
+        spans = sentence_spans(self._held)
+        if len(spans) < 2 or self.stopped:
+            return []
+        closed, self._held = self._held[: spans[-1][0]], self._held[spans[-1][0] :]
+        return self._verify(closed)
+
+    def finish(self) -> list[str]:
+        out = [] if self.stopped else self._verify(self._held)
+        self._held = ""
+        if not self._released:
+            self._decline = self._decline or self._declined
+            out.append(self._decline)
+            self._released.append(self._decline)
+        return out
+
+    def _verify(self, text: str) -> list[str]:
+        out = []
+        for a, b in sentence_spans(text):
+            sentence = text[a:b].strip()
+            if self.stopped or not strip_citations(sentence).strip(" .!?\"'“”-*"):
+                continue
+            if is_decline(sentence):
+                if not self._released:  # the model declined: nothing to verify, nothing more to read
+                    self._decline = self._off_topic if "only answer" in sentence.lower() else self._declined
+                continue
+            shown = self._check(sentence)
+            if shown is None:
+                self._dropped += 1
+                self._failed_in_a_row += 1
+                if not self._released and self._failed_in_a_row >= GIVE_UP:
+                    self._decline = self._declined
+                continue
+            self._failed_in_a_row = 0
+            shown = (" " if self._released else "") + shown
+            self._released.append(shown)
+            out.append(shown)
+        return out
+
+    def _check(self, sentence: str) -> str | None:
+        if restates_question(strip_citations(sentence), self._question):
+            log.info("dropped a sentence that restates the question: %r", sentence)
+            return None
+        verdict = self._verifier.check(sentence, question=self._topic, essay=self._essay)
+        if not verdict.supported:
+            log.info("dropped an unsupported sentence (%s): %r", verdict.reason, sentence)
+            return None
+        key = tuple((s.doc_id, s.start, s.end) for s in verdict.evidence)
+        if key not in self._sources:
+            self._sources[key] = _source(len(self._sources) + 1, self._passage_of(verdict.evidence[0]), verdict.evidence)
+        return _with_marker(sentence, self._sources[key].citation)
+
+    def _passage_of(self, sentence: EssaySentence) -> Passage:
+        """The best-ranked passage holding the sentence (the byline belongs to its document's first)."""
+        same_doc = [p for p in self._context if p.chunk.doc_id == sentence.doc_id]
+        holding = [p for p in same_doc if p.chunk.start <= sentence.start and sentence.end <= p.chunk.end]
+        return max(holding or same_doc, key=lambda p: (p.score, -p.chunk.start))
+
+    def answer(self) -> Answer:
+        text = "".join(self._released)
+        closest: list[Source] = []
+        if self._decline == self._declined:
+            closest = [self._closest_source(n, p) for n, p in enumerate(self._closest()[:CLOSEST], start=1)]
+        return Answer(
+            text=text,
+            sources=list(self._sources.values()) if self._decline is None else [],
+            question=self._question,
+            standalone_question=self._standalone,
+            passages=number_passages(self._context),
+            grounded=self._dropped == 0,
+            closest=closest,
+            dropped=self._dropped,
+        )
+
+    def _closest_source(self, n: int, passage: Passage) -> Source:
+        inside = [s for s in self._essay if s.doc_id == passage.chunk.doc_id and s.end > s.start
+                  and passage.chunk.start <= s.start and s.end <= passage.chunk.end]
+        if not inside:
+            return _source(n, passage)
+        return _source(n, passage, [inside[self._verifier.nearest(self._topic, inside)]])

@@ -1,0 +1,145 @@
+"""The LCEL chain: condense a follow-up, retrieve, answer with citations.
+
+Input: ``{"question": str, "history": list[BaseMessage]}``.
+``prepare`` adds ``whole_corpus``, ``standalone`` and ``context`` (the
+numbered passages, a list of ``Passage``); ``prompt`` builds the answer
+messages. The assistant streams the model itself and verifies each
+sentence before it is shown (``_answer.AnswerCheck``).
+
+When the whole corpus fits the context budget, every chunk goes into the
+prompt in document order. The long part of the prompt is then identical
+for every question, so llama.cpp reuses its KV cache and only reads the
+question. Larger corpora get the top k passages from hybrid search, found
+with the follow-up condensed into a standalone question.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
+
+from assistant.prompts import Prompts
+from assistant.index.search import HybridRetriever, Passage
+from assistant.settings import Settings
+
+CHARS_PER_TOKEN = 4  # a conservative average for English prose with these tokenizers
+
+
+def corpus_fits(retriever: HybridRetriever, settings: Settings) -> bool:
+    return sum(len(c.text) for c in retriever.chunks) <= settings.context_budget * CHARS_PER_TOKEN
+
+
+def select_context(retriever: HybridRetriever, query: str, settings: Settings, whole_corpus: bool) -> list[Passage]:
+    if whole_corpus:
+        chunks = retriever.chunks
+        ranked = {p.chunk.id: p for p in retriever.search(query, len(chunks))}
+        return [ranked.get(c.id) or Passage(c, 0.0) for c in chunks]
+    return retriever.search(query, settings.k)
+
+
+PROMPT_OVERHEAD_CHARS = 2000  # the prompt files and chat-template tokens, rounded up
+
+
+def fit_history(history: list[BaseMessage], settings: Settings, fixed_chars: int) -> list[BaseMessage]:
+    """Drop the oldest turns until the prompt and the longest answer fit the model's context window.
+
+    Characters stand in for tokens at a conservative 3 per token, so a long
+    conversation is trimmed rather than failing with a context overflow.
+    """
+    budget = (settings.n_ctx - settings.max_answer_tokens) * 3 - fixed_chars
+    kept: list[BaseMessage] = []
+    for message in reversed(history):
+        budget -= len(message.text)
+        if budget < 0:
+            break
+        kept.append(message)
+    kept.reverse()
+    while kept and kept[0].type != "human":  # start with a user turn, as chat templates expect
+        kept.pop(0)
+    return kept
+
+
+def format_passages(context: list[Passage]) -> str:
+    several = len({p.chunk.doc_id for p in context}) > 1
+    lines = []
+    for n, p in enumerate(context, start=1):
+        label = f"({p.chunk.metadata.get('title', p.chunk.doc_id)}) " if several else ""
+        lines.append(f"[{n}] {label}{p.chunk.text}")
+    return "\n\n".join(lines)
+
+
+def describe_documents(context: list[Passage]) -> str:
+    seen: dict[str, str] = {}
+    for p in context:
+        m = p.chunk.metadata
+        byline = ", ".join(x for x in (m.get("author_role"), m.get("publisher")) if x)
+        author = f" by {m['author']}" + (f" ({byline})" if byline else "") if m.get("author") else ""
+        seen.setdefault(p.chunk.doc_id, f"\"{m.get('title', p.chunk.doc_id)}\"{author}")
+    return "; ".join(seen.values())
+
+
+def format_conversation(history: list[BaseMessage]) -> str:
+    names = {"human": "User", "ai": "Assistant"}
+    return "\n".join(f"{names.get(m.type, m.type)}: {m.text}" for m in history)
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0].strip('"') if lines else ""
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The pieces a caller that streams drives itself.
+
+    ``prepare`` adds ``standalone`` and ``context``; ``prompt`` builds the
+    answer messages; ``llm`` streams the answer. Streaming the model
+    directly makes closing the stream (a stop button) stop generation at the
+    next token: inside a streamed LCEL sequence, LangChain drains the rest
+    of the model's output for tracing before the close returns (measured:
+    20 s to stop a long answer).
+    """
+
+    prepare: Runnable
+    prompt: Runnable
+    llm: Runnable
+
+
+def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts, settings: Settings) -> Chain:
+    condense = (
+        RunnablePassthrough.assign(conversation=lambda x: format_conversation(x["history"]))
+        | prompts.condense
+        | llm
+        | StrOutputParser()
+        | RunnableLambda(_first_line)
+    )
+    # Condensing only matters when retrieval decides what the model sees. With the
+    # whole corpus in the prompt the model reads the history itself, and skipping
+    # the extra call keeps llama.cpp's cached prompt prefix (a cold re-read costs ~20 s).
+    standalone = RunnableBranch(
+        (lambda x: bool(x["history"]) and not x["whole_corpus"], condense),
+        lambda x: x["question"],
+    )
+
+    def answer_inputs(x: dict) -> dict:
+        passages = format_passages(x["context"])
+        fixed = len(passages) + len(x["question"]) + PROMPT_OVERHEAD_CHARS
+        return {
+            "documents": describe_documents(x["context"]),
+            "passages": passages,
+            "history": fit_history(x["history"], settings, fixed),
+            "question": x["question"],
+        }
+
+    prompt = RunnableLambda(answer_inputs) | prompts.answer
+    prepare = (
+        RunnablePassthrough.assign(whole_corpus=lambda _: corpus_fits(retriever, settings))
+        .assign(standalone=standalone)
+        .assign(standalone=lambda x: x["standalone"] or x["question"])  # an empty rewrite falls back
+        .assign(context=lambda x: select_context(retriever, x["standalone"], settings, x["whole_corpus"]))
+    )
+    return Chain(prepare=prepare, prompt=prompt, llm=llm)

@@ -1,0 +1,183 @@
+"""Run the reference Q&A through the assistant and score every answer.
+
+Each run indexes the bundled essay into a fresh temporary store, so a
+report depends only on the code, the settings and the dataset it records.
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from tqdm import tqdm
+
+from assistant.assistant import Assistant
+from assistant.evals.dataset import EvalItem, dataset_version
+from assistant.index.documents import default_essay_path, load_document
+from assistant.evals.metrics import (
+    citation_scores,
+    covers,
+    facts_found,
+    groundedness,
+    is_refusal,
+    percentile,
+    quote_spans,
+    retrieval_scores,
+    token_f1,
+)
+from assistant.settings import Settings
+
+MAX_CITED = 3
+DECLINE_TAGS = ("injection", "offtopic")
+
+
+def score_item(item: EvalItem, answer, ranked: list[tuple[int, int]], quotes: list[tuple[int, int]], k: int) -> dict:
+    """Every metric of one answer; ``passed`` is the item's verdict."""
+    text = answer.text
+    refused = is_refusal(text)
+    result: dict = {"refused": refused, "token_f1": round(token_f1(text, item.reference_answer), 4)}
+    if item.answerable:
+        found = facts_found(text, item.required_facts)
+        shown = {s.citation: (s.start, s.end) for s in answer.sources}
+        sentences = [(s.cited_start, s.cited_end) for s in answer.sources]
+        result |= {
+            "facts_found": sum(found),
+            "facts_total": len(found),
+            "passed": all(found) and not refused,
+            "retrieval": retrieval_scores(ranked, quotes, k),
+            "citations": citation_scores(text, shown, quotes),
+            "sentence_holds_quote": float(any(covers(q, p) or covers(p, q) for p in sentences for q in quotes)),
+        }
+        if refused:  # a wrong decline still points the reader somewhere: is it the right place?
+            result["closest_holds_quote"] = float(any(covers((p.start, p.end), q) for p in answer.closest for q in quotes))
+    else:
+        result["passed"] = refused
+    result["groundedness"] = groundedness(text, [f"{s.cited_text} {s.text}" for s in answer.sources])
+    return result
+
+
+def run_eval(
+    items: list[EvalItem],
+    settings: Settings,
+    *,
+    dataset_path: Path | None = None,
+    llm: BaseChatModel | None = None,
+    embeddings: Embeddings | None = None,
+    progress: bool = True,
+    extra_documents: list[Path] | None = None,
+) -> dict:
+    """Score ``items``; ``extra_documents`` are indexed beside the essay, as distractors for a corpus-scale check."""
+    essay = load_document(default_essay_path())
+    with tempfile.TemporaryDirectory(prefix="essay-eval-") as tmp:
+        settings = settings.model_copy(update={"data_dir": Path(tmp), "chroma_host": None, "chroma_path": None, "collection": "eval"})
+        bot = Assistant(settings, llm=llm, embeddings=embeddings)
+        bot.index([default_essay_path(), *(extra_documents or [])], progress=False)
+        results = []
+        for item in tqdm(items, desc="Evaluating", unit="q", disable=not progress):
+            results.append(_run_item(bot, item, essay, settings.k))
+    return {"meta": _meta(settings, dataset_path, len(items)), "aggregate": aggregate(results), "items": results}
+
+
+def _run_item(bot: Assistant, item: EvalItem, essay, k: int) -> dict:
+    base = {"id": item.id, "question": item.question, "answerable": item.answerable, "required": item.required, "tags": item.tags}
+    start = time.perf_counter()
+    first = None
+    sentences = 0
+    try:
+        for event in bot.stream(item.question, item.history):
+            if isinstance(event, str):
+                sentences += 1
+                first = first if first is not None else time.perf_counter() - start
+            else:
+                answer = event
+        latency = time.perf_counter() - start
+        # Other documents' passages keep their rank but cover no quote.
+        ranked = [
+            (p.chunk.start, p.chunk.end) if p.chunk.doc_id == essay.id else (-1, -1)
+            for p in bot.search(answer.standalone_question, k)
+        ]
+        scores = score_item(item, answer, ranked, quote_spans(essay.text, item.supporting_quotes), k)
+    except Exception as exc:  # a crash is a result: it fails the item and the gate
+        return base | {"passed": False, "crashed": f"{type(exc).__name__}: {exc}"}
+    return base | scores | {
+        "answer": answer.text,
+        "grounded": answer.grounded,
+        "dropped": answer.dropped,
+        "sources": [{"citation": s.citation, "start": s.cited_start, "end": s.cited_end, "text": s.cited_text} for s in answer.sources],
+        "latency_s": round(latency, 3),
+        "ttft_s": round(first if first is not None else latency, 3),
+        "sentences": sentences,
+    }
+
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return round(statistics.mean(values), 4) if values else None
+
+
+def aggregate(results: list[dict]) -> dict:
+    ok = [r for r in results if "crashed" not in r]
+    answerable = [r for r in ok if r["answerable"]]
+    unanswerable = [r for r in ok if not r["answerable"]]
+    refused = [r for r in ok if r["refused"]]
+    steer = [r for r in unanswerable if set(r["tags"]) & set(DECLINE_TAGS)]
+    latencies = [r["latency_s"] for r in ok]
+    ttfts = [r["ttft_s"] for r in ok]
+    true_refusals = sum(not r["answerable"] for r in refused)
+    return {
+        "items": len(results),
+        "crashed": len(results) - len(ok),
+        "passed": sum(r["passed"] for r in results),
+        "answerable_accuracy": _mean(float(r["passed"]) for r in answerable),
+        "false_refusal_rate": _mean(float(r["refused"]) for r in answerable),
+        "refusal_precision": round(true_refusals / len(refused), 4) if refused else None,
+        "refusal_recall": round(true_refusals / len(unanswerable), 4) if unanswerable else None,
+        "offtopic_injection_declined": _mean(float(r["refused"]) for r in steer),
+        "facts_recall": _mean(r["facts_found"] / r["facts_total"] for r in answerable if r["facts_total"]),
+        "token_f1": _mean(r["token_f1"] for r in answerable),
+        "hit_at_k": _mean(r["retrieval"]["hit"] for r in answerable),
+        "recall_at_k": _mean(r["retrieval"]["recall"] for r in answerable),
+        "mrr": _mean(r["retrieval"]["rr"] for r in answerable),
+        "citations_valid": _mean(r["citations"]["valid"] for r in answerable),
+        "citations_support_quote": _mean(r["citations"]["supports_quote"] for r in answerable),
+        "citations_sentence_quote": _mean(r.get("sentence_holds_quote") for r in answerable if not r["refused"]),
+        "citations_at_most_3": _mean(float(r["citations"]["count"] <= MAX_CITED) for r in answerable),
+        "declined_closest_holds_quote": _mean(r.get("closest_holds_quote") for r in answerable),
+        "groundedness": _mean(r["groundedness"] for r in ok),
+        "latency_p50_s": round(percentile(latencies, 0.5), 3),
+        "latency_p95_s": round(percentile(latencies, 0.95), 3),
+        "ttft_p50_s": round(percentile(ttfts, 0.5), 3),
+        "sentences_mean": _mean(r["sentences"] for r in ok),
+    }
+
+
+def _commit() -> str:
+    try:
+        root = Path(__file__).resolve().parents[1]
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "") if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _meta(settings: Settings, dataset_path: Path | None, count: int) -> dict:
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "commit": _commit(),
+        "model": settings.model,
+        "embedding": settings.embedding,
+        "settings": settings.model_dump(
+            mode="json",
+            include={"k", "chunk_size", "chunk_overlap", "context_budget", "temperature", "max_answer_tokens", "history_turns"},
+        ),
+        "dataset": {"path": str(dataset_path or "bundled evals/qa.jsonl"), "version": dataset_version(dataset_path), "items": count},
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {platform.system()}",
+    }

@@ -1,0 +1,359 @@
+"""The Chroma collection that holds the chunks, embedded or on a server.
+
+Vectors are computed by our own embedding and passed in explicitly:
+Chroma's default embedding would try to download a model.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+from chromadb.api.shared_system_client import SharedSystemClient
+from chromadb.errors import ChromaError, NotFoundError
+from langchain_core.embeddings import Embeddings
+from tqdm import tqdm
+
+from assistant.index.chunking import Chunk
+from assistant.index.documents import Document
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+_EMBEDDING_KEY = "embedding"
+_LOCK_NAME = ".essay-assistant.lock"
+_EMBED_BATCH = 64  # chunks per embedding call: progress moves and memory stays flat on big corpora
+T = TypeVar("T")
+_CORRUPT = (ChromaError, sqlite3.DatabaseError)  # what Chroma raises on garbage or truncated files
+_held_locks: dict[Path, int] = {}  # store directory -> open lock file descriptor, for this process's lifetime
+
+
+class StoreError(RuntimeError):
+    """The vector store cannot be used as configured; the message says how to fix it."""
+
+
+class StoreInUse(StoreError):
+    """Another process holds the embedded store: it alone may write to it."""
+
+    def __init__(self, message: str, path: Path, holder: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.holder = holder
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    metadata: dict
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    doc_id: str
+    added: int
+    removed: int
+    unchanged: int
+
+
+def make_client(settings: Settings) -> chromadb.ClientAPI:
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+    path = settings.resolved_chroma_path.resolve()
+    if not path.is_dir():
+        _forget(path)  # it vanished (deleted by hand?): a cached client would keep serving the deleted files
+        path.mkdir(parents=True)
+    _lock_store(path)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def open_store(settings: Settings, embeddings: Embeddings, embedding_name: str, *, snapshot_if_held: bool = False) -> ChunkStore:
+    """Open the configured store; an embedded store that is corrupt is moved aside and started afresh.
+
+    The corrupt directory is kept (renamed), never deleted, so nothing is
+    lost. Only one fresh start is tried: if that fails too the error is
+    raised, so a broken disk cannot turn into a crash loop. With
+    ``snapshot_if_held``, an embedded store held by another process is
+    opened as a read-only snapshot (see ``_snapshot``) instead of failing.
+    """
+    try:
+        return _open_checked(settings, embeddings, embedding_name)
+    except StoreInUse as busy:
+        if not snapshot_if_held:
+            raise
+        from assistant.index.snapshot import open_snapshot
+
+        return open_snapshot(busy, settings, embeddings, embedding_name)
+    except _CORRUPT as exc:
+        if settings.chroma_host:
+            raise StoreError(f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} failed: {exc}") from None
+        path = settings.resolved_chroma_path.resolve()
+        moved = _move_aside(path)
+        log.error(
+            "the index at %s is unreadable (%s: %s). Moved it to %s and starting a new index; "
+            "run essay-assistant index again for any files of your own",
+            path, type(exc).__name__, exc, moved,
+        )
+    try:
+        return _open_checked(settings, embeddings, embedding_name)
+    except _CORRUPT as exc:
+        raise StoreError(f"cannot create a new index at {path} either ({type(exc).__name__}: {exc}); check the disk") from None
+
+
+def _open_checked(settings: Settings, embeddings: Embeddings, embedding_name: str) -> ChunkStore:
+    store = ChunkStore(make_client(settings), settings.collection, embeddings, embedding_name)
+    store.check()
+    return store
+
+
+def _forget(path: Path) -> None:
+    """Drop this process's handles on a store directory: Chroma caches one client per path, broken or not."""
+    SharedSystemClient._identifier_to_system.pop(str(path), None)
+    fd = _held_locks.pop(path, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _move_aside(path: Path) -> Path:
+    _forget(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():  # a second failure within the same second
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    os.replace(path, target)
+    return target
+
+
+def _lock_store(path: Path) -> None:
+    """Claim the embedded store for this process.
+
+    Embedded Chroma is single-process: a second process on the same
+    directory can hang or corrupt it. Fail at once with the way out instead.
+    """
+    if path in _held_locks:
+        return
+    fd = os.open(path / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise StoreInUse(
+            f"the embedded store {path} is in use by process {holder}. Embedded Chroma serves one process; "
+            f"stop that process, or run a Chroma server (chroma run --path {path} --host 127.0.0.1 --port 8000) "
+            "and set ESSAY_ASSISTANT_CHROMA_HOST=127.0.0.1 for every process",
+            path,
+            holder,
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    _held_locks[path] = fd
+
+
+class ChunkStore:
+    """The active generation of a collection, replaced whole by each index run that changes it.
+
+    Chroma has no aliases, so a pointer collection (``NAME-active``, no
+    records) names the generation in its metadata. A run builds the next
+    generation beside the current one and only then moves the pointer, so
+    a run killed half-way leaves the previous index exactly as it was.
+    """
+
+    def __init__(self, client: chromadb.ClientAPI, name: str, embeddings: Embeddings, embedding_name: str) -> None:
+        self._client = client
+        self._name = name
+        self._embeddings = embeddings
+        self._embedding_name = embedding_name
+        self._pointer = client.get_or_create_collection(f"{name}-active", embedding_function=None)
+        self._collection = self._open_active()
+        recorded = (self._collection.metadata or {}).get(_EMBEDDING_KEY)
+        if recorded != embedding_name:
+            raise StoreError(
+                f"collection {name!r} holds vectors from embedding {recorded!r}, not {embedding_name!r}; "
+                f"use a different collection or rebuild it with: essay-assistant index --rebuild"
+            )
+        self.version = 0  # bumped on every change, so readers know to refresh derived indexes
+        self.read_only: StoreInUse | None = None  # set on a snapshot of a store another process holds
+
+    def _open_active(self) -> chromadb.Collection:
+        """The generation the pointer names; a store from before generations is adopted as it is."""
+        active = (self._pointer.metadata or {}).get("active")
+        if active is None:
+            legacy = self._name if self._name in {c.name for c in self._client.list_collections()} else None
+            active = legacy or self._new_generation().name
+            self._pointer.modify(metadata={"active": active})
+        try:
+            return self._client.get_collection(active, embedding_function=None)
+        except NotFoundError:
+            log.warning("the active index %s is gone (deleted by hand?); starting an empty one", active)
+            fresh = self._new_generation()
+            self._pointer.modify(metadata={"active": fresh.name})
+            return fresh
+
+    def _new_generation(self) -> chromadb.Collection:
+        return self._client.create_collection(
+            f"{self._name}-g{uuid.uuid4().hex[:12]}",
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={_EMBEDDING_KEY: self._embedding_name},
+            embedding_function=None,
+        )
+
+    def _read(self, operation: Callable[[chromadb.Collection], T]) -> T:
+        """Run a read; if another process switched generations meanwhile, follow the pointer once."""
+        try:
+            return operation(self._collection)
+        except NotFoundError:
+            self._pointer = self._client.get_collection(f"{self._name}-active", embedding_function=None)
+            self._collection = self._open_active()
+            self.version += 1
+            return operation(self._collection)
+
+    def generation(self) -> str:
+        """The active generation as the pointer names it now, and this process's change counter.
+
+        It changes with every index run that changes anything, in this process or another one.
+        """
+        try:
+            pointer = self._client.get_collection(f"{self._name}-active", embedding_function=None)
+            active = (pointer.metadata or {}).get("active", self._collection.name)
+        except NotFoundError:
+            active = self._collection.name
+        return f"{active}:{self.version}"
+
+    def check(self) -> None:
+        """Touch the metadata, the records and the vector index, so a corrupt store fails here, not mid-answer."""
+        page = self._read(lambda c: c.peek(1))
+        if len(page["ids"]):
+            self._read(lambda c: c.query(query_embeddings=[page["embeddings"][0]], n_results=1, include=[]))
+
+    def count(self) -> int:
+        return self._read(lambda c: c.count())
+
+    def sync(
+        self, documents: list[tuple[Document, list[Chunk]]], *, drop_others: bool = False, progress: bool = False
+    ) -> tuple[list[SyncResult], int]:
+        """Make each document's stored chunks exactly the given ones, in a new generation when anything changes.
+
+        Unchanged chunks keep their vectors (ids are content hashes), so only
+        new chunks are embedded. With ``drop_others``, documents not given are
+        removed. Returns the per-document results and the chunks removed from
+        other documents.
+        """
+        wanted = {doc.id: {c.id for c in chunks} for doc, chunks in documents}
+        existing: dict[str, set[str]] = {}
+        for page in self._pages(["metadatas"]):
+            for chunk_id, meta in zip(page["ids"], page["metadatas"]):
+                existing.setdefault(meta["doc_id"], set()).add(chunk_id)
+        results = [
+            SyncResult(doc.id, len(wanted[doc.id] - have), len(have - wanted[doc.id]), len(have & wanted[doc.id]))
+            for doc, have in ((doc, existing.get(doc.id, set())) for doc, _ in documents)
+        ]
+        others = sum(len(ids) for doc_id, ids in existing.items() if doc_id not in wanted) if drop_others else 0
+        if others == 0 and not any(r.added or r.removed for r in results):
+            return results, 0
+
+        def keep(chunk_id: str, doc_id: str) -> bool:
+            return chunk_id in wanted[doc_id] if doc_id in wanted else not drop_others
+
+        fresh = [(doc, c) for doc, chunks in documents for c in chunks if c.id not in existing.get(doc.id, set())]
+        self._switch_to(self._build(keep, fresh, progress))
+        return results, others
+
+    def sync_document(self, doc: Document, chunks: list[Chunk]) -> SyncResult:
+        (result,), _ = self.sync([(doc, chunks)])
+        return result
+
+    def _build(
+        self, keep: Callable[[str, str], bool], fresh: list[tuple[Document, Chunk]], progress: bool
+    ) -> chromadb.Collection:
+        self._drop_abandoned_generations()
+        staging = self._new_generation()
+        try:
+            for page in self._pages(["embeddings", "documents", "metadatas"]):
+                rows = [i for i, (cid, m) in enumerate(zip(page["ids"], page["metadatas"])) if keep(cid, m["doc_id"])]
+                if rows:
+                    staging.add(
+                        ids=[page["ids"][i] for i in rows],
+                        embeddings=[page["embeddings"][i] for i in rows],
+                        documents=[page["documents"][i] for i in rows],
+                        metadatas=[page["metadatas"][i] for i in rows],
+                    )
+            with tqdm(total=len(fresh), desc="Embedding", unit="chunk", disable=not progress) as bar:
+                for lo in range(0, len(fresh), _EMBED_BATCH):
+                    batch = fresh[lo : lo + _EMBED_BATCH]
+                    staging.add(
+                        ids=[c.id for _, c in batch],
+                        documents=[c.text for _, c in batch],
+                        embeddings=self._embeddings.embed_documents([c.text for _, c in batch]),
+                        metadatas=[
+                            doc.metadata() | {"doc_hash": doc.content_hash, "start": c.start, "end": c.end, "index": c.index}
+                            for doc, c in batch
+                        ],
+                    )
+                    bar.update(len(batch))
+        except BaseException:
+            self._client.delete_collection(staging.name)
+            raise
+        return staging
+
+    def _switch_to(self, staging: chromadb.Collection) -> None:
+        old = self._collection.name
+        self._pointer.modify(metadata={"active": staging.name})
+        self._collection = staging
+        self.version += 1
+        try:
+            self._client.delete_collection(old)
+        except NotFoundError:
+            pass  # another process already cleaned it up
+
+    def _drop_abandoned_generations(self) -> None:
+        """Generations left by a killed run are never pointed at; reclaim their space."""
+        pattern = re.compile(rf"{re.escape(self._name)}-g[0-9a-f]{{12}}")
+        for collection in self._client.list_collections():
+            if pattern.fullmatch(collection.name) and collection.name != self._collection.name:
+                log.info("removing %s, left over from an interrupted index run", collection.name)
+                self._client.delete_collection(collection.name)
+
+    def _pages(self, include: list[str], batch: int = 5000):
+        total = self.count()
+        for offset in range(0, total, batch):
+            yield self._read(lambda c: c.get(include=include, limit=batch, offset=offset))
+
+    def all_chunks(self, batch: int = 5000) -> list[StoredChunk]:
+        return [
+            _stored(i, d, m)
+            for page in self._pages(["documents", "metadatas"], batch)
+            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"])
+        ]
+
+    def dense_search(self, query: str, n: int) -> list[tuple[StoredChunk, float]]:
+        """Nearest chunks by cosine similarity (1 - cosine distance)."""
+        count = self.count()
+        if n <= 0 or count == 0:
+            return []
+        vector = self._embeddings.embed_query(query)
+        res = self._read(
+            lambda c: c.query(query_embeddings=[vector], n_results=min(n, count), include=["documents", "metadatas", "distances"])
+        )
+        rows = zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+        return [(_stored(i, d, m), 1.0 - dist) for i, d, m, dist in rows]
+
+
+def _stored(chunk_id: str, text: str, meta: dict) -> StoredChunk:
+    return StoredChunk(chunk_id, meta["doc_id"], text, int(meta["start"]), int(meta["end"]), dict(meta))

@@ -1,0 +1,97 @@
+"""Provider models and embeddings by configuration, and what happens when a remote model is down."""
+
+import httpx
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+from assistant import Assistant, ModelError, StoreError
+from assistant.index.embeddings import make_embeddings
+from assistant.models.chat import make_chat_model, unreachable
+from fakes import HashingEmbeddings
+
+
+class DownModel(GenericFakeChatModel):
+    """A remote chat model whose server refuses connections."""
+
+    def _stream(self, *args, **kwargs):
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+
+
+def test_a_down_model_gives_a_clear_error_without_secrets(settings, embeddings, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-123")
+    settings = settings.model_copy(update={"base_url": "http://127.0.0.1:9/v1", "model": "openai:qwen"})
+    bot = Assistant(settings, llm=DownModel(messages=iter([])), embeddings=embeddings)
+    with pytest.raises(ModelError) as exc:
+        bot.ask("Where have Trump and Kim met?")
+    message = str(exc.value)
+    assert "http://127.0.0.1:9/v1 did not answer (ConnectError)" in message and "retries" in message
+    assert "sk-test-secret-123" not in message
+
+
+def test_the_ui_shows_a_down_model_as_a_message(settings, embeddings):
+    from assistant.ui.app import chat
+
+    remote = settings.model_copy(update={"base_url": "http://127.0.0.1:9/v1", "model": "openai:qwen"})
+    bot = Assistant(remote, llm=DownModel(messages=iter([])), embeddings=embeddings)
+    bot.ensure_index()
+    *_, (reply, _) = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
+    assert reply["content"].startswith("**Cannot answer.** The model is not available:") and "did not answer" in reply["content"]
+
+
+def test_a_local_engine_that_stops_or_refuses_gets_its_own_message(settings, embeddings):
+    """The embedded server has no URL, key or retries to check: the message says what to do instead."""
+    bot = Assistant(settings, llm=DownModel(messages=iter([])), embeddings=embeddings)
+    with pytest.raises(ModelError, match="the local model stopped answering \\(ConnectError\\)"):
+        bot.ask("Where have Trump and Kim met?")
+
+    class Refused(Exception):
+        status_code = 400
+
+    Refused.__name__ = "APIStatusError"
+    from assistant.models.chat import describe_refused
+
+    assert "local model refused the request (APIStatusError, HTTP 400)" in str(describe_refused(settings, Refused()))
+
+
+@pytest.mark.parametrize("name", ["APIConnectionError", "APITimeoutError", "ReadTimeout", "ConnectError"])
+def test_unreachable_recognises_client_errors_by_type(name):
+    assert unreachable(type(name, (Exception,), {})())
+    assert not unreachable(ValueError("bad request"))
+
+
+def test_provider_models_get_timeouts_and_retries(settings, monkeypatch):
+    seen = {}
+
+    def fake_init(name, **kwargs):
+        seen.update(name=name, **kwargs)
+        return GenericFakeChatModel(messages=iter([]))
+
+    monkeypatch.setattr("langchain.chat_models.init_chat_model", fake_init)
+    s = settings.model_copy(update={"model": "openai:qwen", "base_url": "http://127.0.0.1:8080/v1", "request_timeout": 5.0, "max_retries": 1})
+    make_chat_model(s)
+    assert seen == {"name": "openai:qwen", "temperature": 0.0, "max_tokens": 320, "timeout": 5.0, "max_retries": 1, "base_url": "http://127.0.0.1:8080/v1"}
+
+
+def test_provider_embeddings_through_init_embeddings(settings, monkeypatch):
+    seen = {}
+
+    def fake_init(name, **kwargs):
+        seen.update(name=name, **kwargs)
+        return HashingEmbeddings()
+
+    monkeypatch.setattr("langchain.embeddings.init_embeddings", fake_init)
+    assert isinstance(make_embeddings("ollama:nomic-embed-text", "http://127.0.0.1:11434"), HashingEmbeddings)
+    assert seen == {"name": "ollama:nomic-embed-text", "base_url": "http://127.0.0.1:11434"}
+    with pytest.raises(ValueError, match="unknown embedding"):
+        make_embeddings("nonsense")
+
+
+def test_changing_the_embedding_setting_never_mixes_vectors(settings, monkeypatch):
+    import assistant.assistant as module
+
+    monkeypatch.setattr(module, "make_embeddings", lambda *args: HashingEmbeddings())
+    Assistant(settings).index(progress=False)  # recorded as "minilm" (the setting)
+    with pytest.raises(StoreError, match="holds vectors from embedding 'minilm', not 'openai:text-embedding-3-small'"):
+        Assistant(settings.model_copy(update={"embedding": "openai:text-embedding-3-small"}))
+    other = settings.model_copy(update={"embedding": "openai:text-embedding-3-small", "collection": "essays-openai"})
+    assert Assistant(other).chunk_count == 0  # a separate collection per embedding is fine

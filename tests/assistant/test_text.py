@@ -1,0 +1,18 @@
+import pytest
+
+from assistant.text import cited_numbers
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("They met in Singapore [2].", [2]),
+        ("A [1][3] and B [3].", [1, 3]),
+        ("A [4, 2] then [1; 2].", [4, 2, 1]),
+        ("See [Passage 5].", [5]),
+        ("No citations here, not even [a] or [].", []),
+        ("Years like 2018 are not citations.", []),
+    ],
+)
+def test_cited_numbers(text, expected):
+    assert cited_numbers(text) == expected

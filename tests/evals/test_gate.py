@@ -1,0 +1,62 @@
+"""The baseline gate on hand-made reports: it must fail on every kind of regression."""
+
+import copy
+
+from assistant.evals.gate import check, make_baseline
+
+
+def report(items, **aggregate):
+    agg = {"answerable_accuracy": 0.9, "refusal_recall": 1.0, "mrr": 0.8} | aggregate
+    return {"meta": {}, "aggregate": agg, "items": items}
+
+
+ITEMS = [
+    {"id": "a", "passed": True, "required": True},
+    {"id": "b", "passed": True, "required": False},
+    {"id": "c", "passed": False, "required": True},
+]
+BASELINE = make_baseline(report(ITEMS))
+
+
+def test_identical_run_passes():
+    assert check(report(copy.deepcopy(ITEMS)), BASELINE) == []
+
+
+def test_small_drop_within_tolerance_passes_and_large_drop_fails():
+    assert check(report(ITEMS, answerable_accuracy=0.87), BASELINE) == []
+    failures = check(report(ITEMS, answerable_accuracy=0.8), BASELINE)
+    assert failures == ["answerable_accuracy dropped from 0.9 to 0.8 (tolerance 0.04)"]
+
+
+def test_refusal_recall_has_no_tolerance():
+    assert check(report(ITEMS, refusal_recall=0.99), BASELINE)
+
+
+def test_required_item_regression_fails_but_non_required_does_not():
+    items = copy.deepcopy(ITEMS)
+    items[1]["passed"] = False
+    assert check(report(items), BASELINE) == []
+    items[0]["passed"] = False
+    assert check(report(items), BASELINE) == ["required item 'a' regressed: it passed in the baseline and fails now"]
+
+
+def test_a_required_item_that_already_failed_is_not_a_regression():
+    items = copy.deepcopy(ITEMS)
+    assert items[2]["passed"] is False
+    assert check(report(items), BASELINE) == []
+
+
+def test_missing_duplicate_and_crashed_items_fail():
+    items = copy.deepcopy(ITEMS)[:2] + [{"id": "b", "passed": True}]
+    failures = check(report(items), BASELINE)
+    assert "duplicate item id 'b' in the report" in failures
+    assert "item 'c' is in the baseline but missing from the run" in failures
+    crashed = copy.deepcopy(ITEMS)
+    crashed[1] |= {"passed": False, "crashed": "RuntimeError: boom"}
+    assert check(report(crashed), BASELINE) == ["item 'b' crashed: RuntimeError: boom"]
+
+
+def test_a_metric_missing_from_the_run_fails():
+    run = report(ITEMS)
+    del run["aggregate"]["mrr"]
+    assert check(run, BASELINE) == ["mrr is missing from the run (baseline 0.8)"]

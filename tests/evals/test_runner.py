@@ -1,0 +1,112 @@
+"""The eval runner, dataset validator and CLI on the fake chat model."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.evals.dataset import DatasetError, EvalItem, load_dataset, validate_dataset
+from assistant.index.documents import default_essay_path, load_document
+from assistant.evals.runner import run_eval
+from assistant.evals.gate import check, make_baseline
+from assistant.evals.report import markdown_report
+from fakes import HashingEmbeddings, fake_llm
+
+ESSAY_TEXT = load_document(default_essay_path()).text
+MET = EvalItem(
+    id="t-met",
+    question="Where have Trump and Kim met?",
+    answerable=True,
+    reference_answer="In Singapore, Hanoi and the Demilitarized Zone.",
+    required_facts=[["Singapore"], ["Hanoi"], ["DMZ", "Demilitari[sz]ed Zone"]],
+    supporting_quotes=["The president has met with Kim three times already, in Singapore, Hanoi, and in the Demilitarized Zone that separates the two Koreas."],
+    required=True,
+)
+WAR = EvalItem(id="t-war", question="When did the Korean War begin?", answerable=False, reference_answer="The essay does not say.")
+
+
+def test_bundled_dataset_is_valid():
+    items = load_dataset()
+    assert len(items) >= 60
+    assert validate_dataset(items, ESSAY_TEXT) == []
+
+
+def test_validator_catches_each_kind_of_problem():
+    bad = [
+        MET,
+        EvalItem(id="t-met", question="dup", answerable=False, reference_answer="x"),
+        EvalItem(id="t-q", question="Q?", answerable=True, reference_answer="x", required_facts=[["("]], supporting_quotes=["not in the essay at all"]),
+        EvalItem(id="t-h", question="Q?", answerable=False, reference_answer="x", history=[{"role": "bot", "content": "hi"}]),
+    ]
+    problems = " | ".join(validate_dataset(bad, ESSAY_TEXT))
+    for expected in ["duplicate id", "not verbatim", "bad pattern", "role (user/assistant)"]:
+        assert expected in problems
+
+
+def test_loader_reports_missing_fields(tmp_path: Path):
+    path = tmp_path / "qa.jsonl"
+    path.write_text('{"id": "x", "question": "q"}\nnot json\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match="line 1: missing fields.*line 2: not JSON"):
+        load_dataset(path)
+
+
+def run(settings, *replies, items=(MET, WAR)):
+    return run_eval(list(items), settings, llm=fake_llm(*replies), embeddings=HashingEmbeddings(), progress=False)
+
+
+def test_a_good_run_scores_and_passes(settings):
+    report = run(settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].", "The essay does not say.")
+    met, war = report["items"]
+    assert met["passed"] and met["facts_found"] == 3 and met["citations"]["valid"] == 1.0
+    assert met["citations"]["supports_quote"] == 1.0 and met["groundedness"] == 1.0 and met["sentence_holds_quote"] == 1.0
+    assert war["passed"] and war["refused"]
+    agg = report["aggregate"]
+    assert agg["answerable_accuracy"] == 1.0 and agg["refusal_recall"] == 1.0 and agg["refusal_precision"] == 1.0
+    assert "closest_holds_quote" not in met and agg["declined_closest_holds_quote"] is None
+    assert report["meta"]["dataset"]["version"] and report["meta"]["model"] == "local"
+    assert "| t-met | pass |" in markdown_report(report)
+
+
+def test_false_refusals_and_answered_unanswerables_fail(settings):
+    answered = "If a summit takes place in late October, Trump might sign a declaration to officially end the Korean War."
+    report = run(settings, "The essay does not say.", answered)
+    met, war = report["items"]
+    assert not met["passed"] and met["refused"]
+    assert not war["passed"] and not war["refused"]
+    agg = report["aggregate"]
+    assert agg["false_refusal_rate"] == 1.0 and agg["refusal_recall"] == 0.0 and agg["refusal_precision"] == 0.0
+    assert met["closest_holds_quote"] == 1.0 and agg["declined_closest_holds_quote"] == 1.0  # where to look, offered
+
+
+def test_the_final_answer_is_scored_after_the_grounding_gate(settings):
+    report = run(settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].", "The Korean War began on June 25, 1950.")
+    war = report["items"][1]
+    assert war["grounded"] is False and war["answer"] == "The essay does not say." and war["passed"]
+
+
+def test_a_crash_is_recorded_and_fails_the_gate(settings):
+    baseline = make_baseline(run(settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].", "The essay does not say."))
+    crashed = run(settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].")  # no reply left for item 2
+    assert "crashed" in crashed["items"][1]
+    assert any("crashed" in f for f in check(crashed, baseline))
+
+
+def test_cli_eval_writes_reports_and_gates(monkeypatch, tmp_path: Path, capsys):
+    import assistant.assistant as module
+    from assistant.cli import main
+
+    dataset = tmp_path / "qa.jsonl"
+    dataset.write_text("\n".join(json.dumps(i.__dict__) for i in (MET, WAR)) + "\n", encoding="utf-8")
+    replies = ["They met in Singapore, Hanoi, and in the Demilitarized Zone [3].", "The essay does not say."]
+    monkeypatch.setattr(module, "make_embeddings", lambda *args: HashingEmbeddings())
+    monkeypatch.setattr(module, "make_chat_model", lambda s: fake_llm(*replies))
+    args = ["eval", "--dataset", str(dataset), "--out", str(tmp_path / "out"), "--baseline", str(tmp_path / "b.json")]
+    assert main([*args, "--update-baseline"]) == 0
+    assert (tmp_path / "out" / "eval.json").is_file() and (tmp_path / "out" / "eval.md").is_file()
+    assert "answerable correct" in capsys.readouterr().out
+    assert main([*args, "--check"]) == 0
+
+    replies[:] = ["The essay does not say.", "The essay does not say."]  # the answerable item regresses
+    assert main([*args, "--check"]) == 1
+    err = capsys.readouterr().err
+    assert "REGRESSION: required item 't-met' regressed" in err

@@ -1,0 +1,141 @@
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, StoreError
+from fakes import ESSAY
+from fakes import HashingEmbeddings
+
+
+def test_indexing_twice_gives_the_same_count(settings, embeddings):
+    bot = Assistant(settings, embeddings=embeddings)
+    first = bot.index(progress=False)
+    count = bot.chunk_count
+    second = bot.index(progress=False)
+    assert count > 0
+    assert first.chunks_added == count
+    assert second.chunks_added == 0 and second.synced[0].unchanged == count
+    assert bot.chunk_count == count
+    # A new process on the same directory sees the same index.
+    assert Assistant(settings, embeddings=embeddings).chunk_count == count
+
+
+def test_changed_document_replaces_its_chunks(settings, embeddings, tmp_path: Path):
+    essay = tmp_path / "essay.txt"
+    essay.write_text(ESSAY.read_text(encoding="utf-8"), encoding="utf-8")
+    bot = Assistant(settings, embeddings=embeddings)
+    bot.index([essay], progress=False)
+    before = {c.id for c in bot._retriever.chunks}
+
+    essay.write_text(ESSAY.read_text(encoding="utf-8").replace("Hanoi", "Ha Noi"), encoding="utf-8")
+    report = bot.index([essay], progress=False)
+    after = bot._retriever.chunks
+    assert report.synced[0].removed > 0 and report.synced[0].added > 0
+    assert not any("Hanoi" in c.text for c in after)
+    assert any("Ha Noi" in c.text for c in after)
+    assert {c.doc_id for c in after} == {"essay"}
+    assert len({c.id for c in after}) == len(after) == bot.chunk_count
+    assert before & {c.id for c in after}, "unchanged chunks are kept, not re-embedded"
+
+
+def test_rebuild_drops_documents_not_given(settings, embeddings, tmp_path: Path):
+    other = tmp_path / "other.md"
+    other.write_text("# Other\n\nA second essay about rivers.\n\nRivers flow to the sea.\n", encoding="utf-8")
+    bot = Assistant(settings, embeddings=embeddings)
+    bot.index(progress=False)
+    bot.index([other], progress=False)
+    assert {c.doc_id for c in bot._retriever.chunks} == {"another-us-north-korea-summit", "other"}
+    bot.index([other], rebuild=True, progress=False)
+    assert {c.doc_id for c in bot._retriever.chunks} == {"other"}
+
+
+def test_bad_files_are_skipped_with_reasons(settings, embeddings, tmp_path: Path):
+    good = tmp_path / "good.txt"
+    good.write_text("Good\n\nA fine paragraph of text.\n\nAnother one.\n", encoding="utf-8")
+    (tmp_path / "junk.txt").write_bytes(b"\x00\xff" * 100)
+    (tmp_path / "empty.md").write_text("", encoding="utf-8")
+    report = Assistant(settings, embeddings=embeddings).index([tmp_path], progress=False)
+    assert [r.doc_id for r in report.synced] == ["good"]
+    assert sorted(Path(p).name for p in report.skipped) == ["empty.md", "junk.txt"]
+    assert any("binary" in reason for reason in report.skipped.values())
+
+
+def test_index_builds_itself_on_first_use(make_assistant):
+    bot = make_assistant("The essay does not say.")
+    assert bot.chunk_count == 0
+    bot.ask("Anything?")
+    assert bot.chunk_count > 0
+
+
+def test_switching_embedding_on_an_existing_collection_is_refused(settings, embeddings):
+    Assistant(settings, embeddings=embeddings).index(progress=False)
+
+    class Other(HashingEmbeddings):
+        name = "another-model"
+
+    with pytest.raises(StoreError, match="rebuild"):
+        Assistant(settings, embeddings=Other())
+
+
+def test_collection_uses_cosine_space(settings, embeddings):
+    bot = Assistant(settings, embeddings=embeddings)
+    config = bot._store._collection.configuration
+    assert config["hnsw"]["space"] == "cosine"
+
+
+def test_a_second_process_cannot_write_to_the_embedded_store_and_gets_a_clear_error(settings, embeddings, tmp_path: Path):
+    import subprocess
+    import sys
+    import textwrap
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            from pathlib import Path
+            from assistant import Settings
+            from assistant.index.store import make_client
+            make_client(Settings(data_dir=Path({str(settings.data_dir)!r})))
+            print("holding", flush=True)
+            time.sleep(60)
+        """)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        reader = Assistant(settings, embeddings=embeddings)  # answering works from a snapshot (tests/test_snapshot.py)
+        with pytest.raises(StoreError, match=rf"in use by process {holder.pid}.*chroma run"):
+            reader.index(progress=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert Assistant(settings, embeddings=embeddings).chunk_count == 0  # free again once the holder is gone
+
+
+def test_a_huge_file_is_skipped_unread_and_the_rest_is_indexed(settings, embeddings, tmp_path: Path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Good\n\nA fine paragraph of text.\n\nAnother one.\n", encoding="utf-8")
+    huge = folder / "huge.txt"
+    with open(huge, "wb") as f:  # 50 MB, sparse: instant to make, and it must not be read
+        f.truncate(50 * 1024 * 1024)
+    bot = Assistant(settings, embeddings=embeddings)
+    report = bot.index([folder], progress=False)
+    assert [r.doc_id for r in report.synced] == ["good"]
+    assert "is 50.0 MB; the limit is 20.0 MB (ESSAY_ASSISTANT_MAX_FILE_MB)" in report.skipped[str(huge)]
+    assert {c.doc_id for c in bot._retriever.chunks} == {"good"}
+
+    bigger = Assistant(settings.model_copy(update={"max_file_mb": 60}), embeddings=embeddings)
+    assert "binary" in bigger.index([huge], progress=False).skipped[str(huge)]  # the limit is a setting
+
+
+def test_a_run_with_only_bad_files_leaves_the_index_as_it_was(settings, embeddings, tmp_path: Path):
+    bot = Assistant(settings, embeddings=embeddings)
+    bot.index(progress=False)
+    before = sorted(c.id for c in bot._retriever.chunks)
+    (tmp_path / "junk.txt").write_bytes(b"\x00\xff" * 100)
+    (tmp_path / "empty.md").write_text("", encoding="utf-8")
+    (tmp_path / "latin1.txt").write_bytes("Caf\u00e9 au lait.\n\nTr\u00e8s bien.".encode("latin-1"))
+    report = bot.index([tmp_path], rebuild=True, progress=False)
+    assert len(report.skipped) == 3 and report.synced == [] and report.removed == 0
+    assert sorted(c.id for c in bot._retriever.chunks) == before
