@@ -56,7 +56,10 @@ def run_pip_audit() -> dict | None:
     try:
         return json.loads(out.stdout)  # exit code 1 with a report just means vulnerabilities were found
     except json.JSONDecodeError:
-        print(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "pip-audit printed no report", file=sys.stderr)
+        print(
+            out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "pip-audit printed no report",
+            file=sys.stderr,
+        )
         return None
 
 

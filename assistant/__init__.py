@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from assistant.answer import Answer, Source
     from assistant.assistant import Assistant
-    from assistant.remote.client import RemoteAssistant, ServerError
     from assistant.index.documents import Document, DocumentError
     from assistant.index.indexing import IndexReport
+    from assistant.index.store import StoreError
     from assistant.inputs import InvalidInput
     from assistant.models.chat import ModelError
     from assistant.models.model_file import ModelFileError
+    from assistant.remote.client import RemoteAssistant, ServerError
     from assistant.settings import Settings
-    from assistant.index.store import StoreError
 
 _WHERE = {
     "Answer": "assistant.answer",

@@ -91,7 +91,7 @@ def byline(passage: Passage) -> str:
         return ""
     role = f", {m['author_role']}" if m.get("author_role") else ""
     publisher = f", and published by {m['publisher']}" if m.get("publisher") else ""
-    return f"The essay \"{m.get('title', '')}\" was written by its author {m['author']}{role}{publisher}."
+    return f'The essay "{m.get("title", "")}" was written by its author {m["author"]}{role}{publisher}.'
 
 
 _END = re.compile(r"([.!?][\"”’)]*)\s*$")
@@ -197,7 +197,9 @@ class AnswerCheck:
             return None
         key = tuple((s.doc_id, s.start, s.end) for s in verdict.evidence)
         if key not in self._sources:
-            self._sources[key] = _source(len(self._sources) + 1, self._passage_of(verdict.evidence[0]), verdict.evidence)
+            self._sources[key] = _source(
+                len(self._sources) + 1, self._passage_of(verdict.evidence[0]), verdict.evidence
+            )
         return _with_marker(sentence, self._sources[key].citation)
 
     def _passage_of(self, sentence: EssaySentence) -> Passage:
@@ -223,8 +225,14 @@ class AnswerCheck:
         )
 
     def _closest_source(self, n: int, passage: Passage) -> Source:
-        inside = [s for s in self._essay if s.doc_id == passage.chunk.doc_id and s.end > s.start
-                  and passage.chunk.start <= s.start and s.end <= passage.chunk.end]
+        inside = [
+            s
+            for s in self._essay
+            if s.doc_id == passage.chunk.doc_id
+            and s.end > s.start
+            and passage.chunk.start <= s.start
+            and s.end <= passage.chunk.end
+        ]
         if not inside:
             return _source(n, passage)
         return _source(n, passage, [inside[self._verifier.nearest(self._topic, inside)]])

@@ -30,8 +30,18 @@ from assistant.answer import Answer
 
 # Settings an answer depends on; paths, timeouts and the UI's limits do not change it.
 KEY_SETTINGS = (
-    "model", "base_url", "embedding", "temperature", "max_answer_tokens", "n_ctx", "chunk_size", "chunk_overlap",
-    "k", "context_budget", "history_turns", "collection",
+    "model",
+    "base_url",
+    "embedding",
+    "temperature",
+    "max_answer_tokens",
+    "n_ctx",
+    "chunk_size",
+    "chunk_overlap",
+    "k",
+    "context_budget",
+    "history_turns",
+    "collection",
 )
 
 
@@ -47,7 +57,9 @@ class AnswerCache:
         self.hits = self.misses = 0
 
     def key(self, question: str, corpus: str, context: dict[str, Any]) -> str:
-        payload = json.dumps({"q": normalise_question(question), "corpus": corpus, **context}, sort_keys=True, default=str)
+        payload = json.dumps(
+            {"q": normalise_question(question), "corpus": corpus, **context}, sort_keys=True, default=str
+        )
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def get(self, key: str) -> Answer | None:

@@ -23,12 +23,12 @@ from assistant.chain import Chain, build_chain
 from assistant.index.documents import Document, DocumentError, load_document
 from assistant.index.embeddings import MiniLMEmbeddings, make_embeddings
 from assistant.index.indexing import IndexReport, index_paths
+from assistant.index.search import HybridRetriever, Passage
+from assistant.index.store import StoreInUse, open_store
 from assistant.inputs import clean_question, normalise_history
 from assistant.models.chat import describe_refused, describe_unreachable, make_chat_model, refused, unreachable
 from assistant.prompts import Prompts
-from assistant.index.search import HybridRetriever, Passage
 from assistant.settings import Settings
-from assistant.index.store import StoreInUse, open_store
 from assistant.verification import MeaningVerifier, Verifier
 
 if TYPE_CHECKING:
@@ -86,8 +86,8 @@ class Assistant:
         the (user, password) of a server started with ``--auth`` (default:
         ``ESSAY_ASSISTANT_AUTH``). Raises ``ServerError`` when no server answers.
         """
-        from assistant.remote.client import RemoteAssistant, ServerError
         from assistant.remote.address import address_path, find_server
+        from assistant.remote.client import RemoteAssistant, ServerError
 
         settings = settings or Settings()
         auth = auth or settings.login

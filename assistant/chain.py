@@ -22,8 +22,8 @@ from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
-from assistant.prompts import Prompts
 from assistant.index.search import HybridRetriever, Passage
+from assistant.prompts import Prompts
 from assistant.settings import Settings
 
 CHARS_PER_TOKEN = 4  # a conservative average for English prose with these tokenizers
@@ -78,7 +78,7 @@ def describe_documents(context: list[Passage]) -> str:
         m = p.chunk.metadata
         byline = ", ".join(x for x in (m.get("author_role"), m.get("publisher")) if x)
         author = f" by {m['author']}" + (f" ({byline})" if byline else "") if m.get("author") else ""
-        seen.setdefault(p.chunk.doc_id, f"\"{m.get('title', p.chunk.doc_id)}\"{author}")
+        seen.setdefault(p.chunk.doc_id, f'"{m.get("title", p.chunk.doc_id)}"{author}')
     return "; ".join(seen.values())
 
 

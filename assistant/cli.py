@@ -14,13 +14,12 @@ import signal
 import sys
 import textwrap
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from assistant.ui.rendering import passages_to_show
 from assistant.settings import Settings
+from assistant.ui.rendering import passages_to_show
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
@@ -30,14 +29,15 @@ log = logging.getLogger("assistant")
 
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors whose message is the whole story; imported only when one happens, so asking a server starts fast."""
-    from assistant.remote.client import ServerError
     from assistant.index.documents import DocumentError
+    from assistant.index.store import StoreError
     from assistant.inputs import InvalidInput
     from assistant.models.chat import ModelError
     from assistant.models.model_file import ModelFileError
-    from assistant.index.store import StoreError
+    from assistant.remote.client import ServerError
 
     return (InvalidInput, DocumentError, ModelError, ModelFileError, StoreError, ServerError)
+
 
 # flag -> (Settings field, type, help); help comes from the field description when None.
 _SETTING_FLAGS = {
@@ -66,8 +66,10 @@ def _settings_parser() -> argparse.ArgumentParser:
     return parent
 
 
-_SERVER_NOTE = ("When `essay-assistant serve` runs on the same data directory, the question goes to it and its "
-                "loaded model (login from ESSAY_ASSISTANT_AUTH); the output is the same.")
+_SERVER_NOTE = (
+    "When `essay-assistant serve` runs on the same data directory, the question goes to it and its "
+    "loaded model (login from ESSAY_ASSISTANT_AUTH); the output is the same."
+)
 _LOCAL_HELP = "answer in this process even when a server is running (loads the model here)"
 # Settings that do not change an answer: with only these given, a running server answers.
 _NEUTRAL_SETTINGS = {"data_dir"}
@@ -82,42 +84,67 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("index", parents=[common], help="index the bundled essay or your own .txt/.md files",
-                       description="Index files (or folders of .txt/.md files). Without paths, index the bundled essay. "
-                       "Running it again is safe: unchanged chunks are kept, changed documents are replaced.")
+    p = sub.add_parser(
+        "index",
+        parents=[common],
+        help="index the bundled essay or your own .txt/.md files",
+        description="Index files (or folders of .txt/.md files). Without paths, index the bundled essay. "
+        "Running it again is safe: unchanged chunks are kept, changed documents are replaced.",
+    )
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     p.add_argument("--rebuild", action="store_true", help="also remove documents that are not in PATHs")
 
-    p = sub.add_parser("ask", parents=[common], help="answer one question",
-                       description="Answer one question and exit. " + _SERVER_NOTE)
+    p = sub.add_parser(
+        "ask", parents=[common], help="answer one question", description="Answer one question and exit. " + _SERVER_NOTE
+    )
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the answer and its sources as JSON")
     p.add_argument("--local", action="store_true", help=_LOCAL_HELP)
 
-    p = sub.add_parser("chat", parents=[common], help="chat in the terminal, with follow-up questions",
-                       description="A terminal chat that streams answers and remembers the conversation. "
-                       "Type /clear to forget it, /exit or Ctrl-D to leave. " + _SERVER_NOTE)
+    p = sub.add_parser(
+        "chat",
+        parents=[common],
+        help="chat in the terminal, with follow-up questions",
+        description="A terminal chat that streams answers and remembers the conversation. "
+        "Type /clear to forget it, /exit or Ctrl-D to leave. " + _SERVER_NOTE,
+    )
     p.add_argument("--local", action="store_true", help=_LOCAL_HELP)
 
-    p = sub.add_parser("eval", parents=[common], help="score answers against the reference Q&A",
-                       description="Run the reference Q&A through the assistant (on a fresh temporary index of the "
-                       "bundled essay), print a summary and write JSON and Markdown reports.")
+    p = sub.add_parser(
+        "eval",
+        parents=[common],
+        help="score answers against the reference Q&A",
+        description="Run the reference Q&A through the assistant (on a fresh temporary index of the "
+        "bundled essay), print a summary and write JSON and Markdown reports.",
+    )
     p.add_argument("--dataset", type=Path, help="eval items, JSONL (default: the bundled evals/qa.jsonl)")
     p.add_argument("--out", type=Path, default=Path("eval-reports"), help="report directory (default: eval-reports)")
     p.add_argument("--limit", type=int, help="only the first N items (a quick look; the gate needs all)")
     p.add_argument("--baseline", type=Path, help="baseline JSON (default for --check: the bundled evals/baseline.json)")
     p.add_argument("--check", action="store_true", help="exit 1 if the run regresses against the baseline")
     p.add_argument("--update-baseline", action="store_true", help="write this run as the new baseline to --baseline")
-    p.add_argument("--compare", nargs="+", metavar="KEY=VALUE[,KEY=VALUE]",
-                   help="run several configurations side by side, e.g. --compare k=2 k=4 chunk_size=600,chunk_overlap=100")
+    p.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="KEY=VALUE[,KEY=VALUE]",
+        help="run several configurations side by side, e.g. --compare k=2 k=4 chunk_size=600,chunk_overlap=100",
+    )
 
-    p = sub.add_parser("feedback", parents=[common], help="turn liked answers from the UI into eval cases",
-                       description="Read DATA_DIR/feedback.jsonl (thumbs from the web UI) and print liked answers "
-                       "as eval items (JSONL) to review and append to evals/qa.jsonl.")
+    p = sub.add_parser(
+        "feedback",
+        parents=[common],
+        help="turn liked answers from the UI into eval cases",
+        description="Read DATA_DIR/feedback.jsonl (thumbs from the web UI) and print liked answers "
+        "as eval items (JSONL) to review and append to evals/qa.jsonl.",
+    )
     p.add_argument("--file", type=Path, help="feedback file (default: DATA_DIR/feedback.jsonl)")
 
-    p = sub.add_parser("serve", parents=[common], help="open the web UI (the default for `python -m assistant`)",
-                       description="Serve the chat UI and its /chat API. Binds to 127.0.0.1 unless --host says otherwise.")
+    p = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="open the web UI (the default for `python -m assistant`)",
+        description="Serve the chat UI and its /chat API. Binds to 127.0.0.1 unless --host says otherwise.",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     p.add_argument("--auth", metavar="USER:PASS", help="require this login")
@@ -125,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    overrides = {field: getattr(args, field) for field, _ in _SETTING_FLAGS.values() if getattr(args, field, None) is not None}
+    overrides = {
+        field: getattr(args, field) for field, _ in _SETTING_FLAGS.values() if getattr(args, field, None) is not None
+    }
     return Settings(**overrides)
 
 
@@ -163,8 +192,8 @@ def _answerer(args, settings: Settings):
     """The running server's client when one serves this data directory, else an in-process Assistant."""
     given = {field for field, _ in _SETTING_FLAGS.values() if getattr(args, field, None) is not None}
     if not args.local and not given - _NEUTRAL_SETTINGS:
-        from assistant.remote.client import RemoteAssistant
         from assistant.remote.address import find_server
+        from assistant.remote.client import RemoteAssistant
 
         address = find_server(settings.data_dir, settings.login)
         if address is not None:
@@ -231,10 +260,10 @@ def _cmd_eval(args, settings: Settings) -> int:
     from importlib import resources
 
     from assistant.evals.dataset import load_dataset, validate_dataset
-    from assistant.index.documents import default_essay_path, load_document
-    from assistant.evals.runner import run_eval
     from assistant.evals.gate import check, write_baseline
     from assistant.evals.report import summary_table, write_reports
+    from assistant.evals.runner import run_eval
+    from assistant.index.documents import default_essay_path, load_document
 
     items = load_dataset(args.dataset)
     problems = validate_dataset(items, load_document(default_essay_path()).text)
@@ -292,9 +321,9 @@ def _cmd_feedback(args, settings: Settings) -> int:
 
 
 def _cmd_serve(args, settings: Settings) -> int:
-    from assistant.remote.api import corpus_version
     from assistant.assistant import Assistant
     from assistant.remote.address import ServerAddress, local_url, publish, unpublish
+    from assistant.remote.api import corpus_version
     from assistant.ui.app import serve
 
     auth = settings.login  # ESSAY_ASSISTANT_AUTH, unless --auth says otherwise
@@ -312,7 +341,9 @@ def _cmd_serve(args, settings: Settings) -> int:
     try:
         app = serve(bot, args.host, args.port, auth, block=False)
     except OSError as exc:
-        print(f"error: cannot serve on {args.host}:{args.port}: {exc}. Is the port in use? Try --port.", file=sys.stderr)
+        print(
+            f"error: cannot serve on {args.host}:{args.port}: {exc}. Is the port in use? Try --port.", file=sys.stderr
+        )
         return 2
     # ask, chat and Assistant.connect() find the server (and its loaded model) through this file.
     publish(settings.data_dir, address)
@@ -347,7 +378,9 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
     args = build_parser().parse_args(argv or ["serve"])
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     for noisy in ("httpx", "bm25s", "chromadb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:

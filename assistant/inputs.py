@@ -28,7 +28,9 @@ def clean_question(question: object, max_chars: int) -> str:
     if not text:
         raise InvalidInput("The question is empty. Type a question about the essay.")
     if len(text) > max_chars:
-        raise InvalidInput(f"The question is {len(text):,} characters long; the limit is {max_chars:,}. Please shorten it.")
+        raise InvalidInput(
+            f"The question is {len(text):,} characters long; the limit is {max_chars:,}. Please shorten it."
+        )
     return text
 
 

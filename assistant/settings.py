@@ -19,7 +19,9 @@ LOCAL_MODEL = "local"
 
 class Settings(BaseSettings):
     # hide_input_in_errors: a malformed ESSAY_ASSISTANT_AUTH must not be echoed in the error.
-    model_config = SettingsConfigDict(env_prefix="ESSAY_ASSISTANT_", extra="ignore", validate_assignment=True, hide_input_in_errors=True)
+    model_config = SettingsConfigDict(
+        env_prefix="ESSAY_ASSISTANT_", extra="ignore", validate_assignment=True, hide_input_in_errors=True
+    )
 
     # Where things live.
     data_dir: Path = Field(
@@ -33,7 +35,9 @@ class Settings(BaseSettings):
 
     # Vector store.
     chroma_path: Path | None = Field(None, description="Embedded Chroma directory (default: DATA_DIR/chroma).")
-    chroma_host: str | None = Field(None, description="Chroma server host; set it to use a server instead of the embedded store.")
+    chroma_host: str | None = Field(
+        None, description="Chroma server host; set it to use a server instead of the embedded store."
+    )
     chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
     collection: str = Field(
         "essays",
@@ -81,7 +85,9 @@ class Settings(BaseSettings):
     # Chunking and retrieval.
     chunk_size: int = Field(800, ge=100, le=8000, description="Target chunk length in characters.")
     chunk_overlap: int = Field(150, ge=0, description="Overlap between neighbouring chunks in characters.")
-    k: int = Field(4, ge=1, le=50, description="Passages to put in the prompt when the corpus exceeds the context budget.")
+    k: int = Field(
+        4, ge=1, le=50, description="Passages to put in the prompt when the corpus exceeds the context budget."
+    )
     context_budget: int = Field(
         2000,
         ge=0,
@@ -90,7 +96,9 @@ class Settings(BaseSettings):
     history_turns: int = Field(6, ge=0, le=50, description="Most recent chat messages kept for follow-ups.")
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted, in characters.")
     max_file_mb: float = Field(
-        20.0, gt=0, description="Largest file indexed, in MB; bigger files are skipped with a reason instead of filling memory."
+        20.0,
+        gt=0,
+        description="Largest file indexed, in MB; bigger files are skipped with a reason instead of filling memory.",
     )
 
     # Server login.
@@ -124,9 +132,11 @@ class Settings(BaseSettings):
         return value.strip()
 
     @model_validator(mode="after")
-    def _overlap_below_size(self) -> "Settings":
+    def _overlap_below_size(self) -> Settings:
         if self.chunk_overlap >= self.chunk_size:
-            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})")
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
+            )
         return self
 
     @property

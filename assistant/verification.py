@@ -152,19 +152,32 @@ class MeaningVerifier:
         # A terse answer ("In July.") carries its meaning with the question.
         texts = [s.text for s in essay]
         vectors = self._embed([claim, f"{question} {claim}", *texts])
-        rough = (vectors[2:] @ vectors[:2].T).max(axis=1) + np.array([len(words & stems(t)) / len(words) for t in texts])
+        rough = (vectors[2:] @ vectors[:2].T).max(axis=1) + np.array(
+            [len(words & stems(t)) / len(words) for t in texts]
+        )
         names = stems(" ".join(names_and_numbers(claim)))
         naming = np.array([len(names & stems(t)) for t in texts])  # "John Bolton and Harry J. Kazianis": two sentences
-        order = list(dict.fromkeys(int(i) for i in [*np.argsort(-rough, kind="stable")[:4], *np.argsort(-naming, kind="stable")[:2]]))
+        order = list(
+            dict.fromkeys(
+                int(i) for i in [*np.argsort(-rough, kind="stable")[:4], *np.argsort(-naming, kind="stable")[:2]]
+            )
+        )
         options = [(i,) for i in order] + [
-            (min(i, j), max(i, j)) for i in order for j in range(max(0, i - PAIR_GAP), min(len(essay), i + PAIR_GAP + 1))
+            (min(i, j), max(i, j))
+            for i in order
+            for j in range(max(0, i - PAIR_GAP), min(len(essay), i + PAIR_GAP + 1))
             if j != i and essay[j].doc_id == essay[i].doc_id
         ]
         judged = [self._judge(claim, words, question, tuple(essay[i] for i in option), essay) for option in options]
         return max(judged, key=lambda v: (v.supported, not v.reason.startswith("meaning"), v.score))
 
     def _judge(
-        self, claim: str, words: set[str], question: str, evidence: tuple[EssaySentence, ...], essay: Sequence[EssaySentence]
+        self,
+        claim: str,
+        words: set[str],
+        question: str,
+        evidence: tuple[EssaySentence, ...],
+        essay: Sequence[EssaySentence],
     ) -> Verdict:
         text = " ".join(s.text for s in evidence)
         covered = len(words & stems(text)) / len(words)
@@ -173,9 +186,13 @@ class MeaningVerifier:
             similar = max(similar, self.similarity(f"{question} {claim}", [text]))
         score = max(similar, covered)
         if similar < self.support and covered < self.covered:
-            return Verdict(False, evidence, score, f"meaning too far from the essay ({similar:.2f}, {covered:.2f} of words)")
+            return Verdict(
+                False, evidence, score, f"meaning too far from the essay ({similar:.2f}, {covered:.2f} of words)"
+            )
         if missing := missing_names(claim, text) - _described(claim, text, essay):
-            return Verdict(False, evidence, score, f"names or numbers not in the essay sentence: {', '.join(sorted(missing))}")
+            return Verdict(
+                False, evidence, score, f"names or numbers not in the essay sentence: {', '.join(sorted(missing))}"
+            )
         if negated(claim) != negated(text):
             return Verdict(False, evidence, score, "negation differs from the essay sentence")
         if unsupported := self._unsupported_part(claim, question, [s.text for s in evidence]):
@@ -186,7 +203,6 @@ class MeaningVerifier:
         if related < self.relevant:
             return Verdict(False, evidence, score, f"not about the question ({related:.2f})")
         return Verdict(True, evidence, score, "")
-
 
     def _unsupported_part(self, claim: str, question: str, evidence: list[str]) -> str:
         """The first clause that adds something the evidence does not hold, or "".
@@ -203,7 +219,10 @@ class MeaningVerifier:
             words = stems(part) - asked
             if len(words) < 2:
                 continue
-            if len(words & evidence_words) / len(words) < self.covered and self.similarity(part, evidence) < self.support:
+            if (
+                len(words & evidence_words) / len(words) < self.covered
+                and self.similarity(part, evidence) < self.support
+            ):
                 return part.strip()
         return ""
 
@@ -214,7 +233,11 @@ _CLAUSE = re.compile(r"[,;:]\s+|\s+(?:because|since|which|so that|while|although
 def _windows(sentence: str) -> list[str]:
     """The sentence and its runs of consecutive comma-separated clauses."""
     clauses = [c.strip() for c in re.split(r"[,;:]\s+", sentence) if c.strip()]
-    runs = {" , ".join(clauses[i:j]).replace(" , ", ", ") for i in range(len(clauses)) for j in range(i + 1, len(clauses) + 1)}
+    runs = {
+        " , ".join(clauses[i:j]).replace(" , ", ", ")
+        for i in range(len(clauses))
+        for j in range(i + 1, len(clauses) + 1)
+    }
     return [sentence, *sorted(runs - {sentence})]
 
 

@@ -49,8 +49,12 @@ def assistant_messages(bot: Assistant, question: str, history: list[dict]):
 def raw_stream(llm: LocalChatModel, messages, max_tokens: int | None = None) -> Iterator[str]:
     """The assistant's prepared messages, straight to llama.cpp's server: no retrieval, no checks, no LangChain."""
     payload = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
-    body = {"messages": payload, "stream": True, "temperature": llm.temperature,
-            "max_tokens": max_tokens or llm.max_tokens}
+    body = {
+        "messages": payload,
+        "stream": True,
+        "temperature": llm.temperature,
+        "max_tokens": max_tokens or llm.max_tokens,
+    }
     with llm._engine._http.stream("POST", "/v1/chat/completions", json=body) as response:
         for line in response.iter_lines():
             if not line.startswith("data: ") or line == "data: [DONE]":

@@ -59,7 +59,9 @@ def _run_cli(args: list[str], data_dir: Path) -> tuple[float, int, int, str]:
     with tempfile.TemporaryFile("w+") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant", *args, "--data-dir", str(data_dir)], stdout=out, stderr=subprocess.DEVNULL
+            [sys.executable, "-m", "assistant", *args, "--data-dir", str(data_dir)],
+            stdout=out,
+            stderr=subprocess.DEVNULL,
         )
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - started
@@ -71,7 +73,9 @@ def _run_cli(args: list[str], data_dir: Path) -> tuple[float, int, int, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=8)
-    parser.add_argument("--with-local", action="store_true", help="also time `ask --local` (today's path without a server)")
+    parser.add_argument(
+        "--with-local", action="store_true", help="also time `ask --local` (today's path without a server)"
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
 
@@ -82,7 +86,8 @@ def main() -> int:
         log = open(Path(tmp) / "serve.log", "wb")
         server = subprocess.Popen(
             [sys.executable, "-m", "assistant", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-            stdout=log, stderr=subprocess.STDOUT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         rows = []
         try:
@@ -160,7 +165,9 @@ def _markdown(r: dict) -> str:
         f"| `essay-assistant ask` process through the server | {r['cli_p50_s']:.2f} s | {r['cli_peak_rss_mb']} MB |",
     ]
     if "local_p50_s" in r:
-        lines.append(f"| `essay-assistant ask --local` while serve runs | {r['local_p50_s']:.2f} s | {r['local_peak_rss_mb']} MB |")
+        lines.append(
+            f"| `essay-assistant ask --local` while serve runs | {r['local_p50_s']:.2f} s | {r['local_peak_rss_mb']} MB |"
+        )
     lines += [
         "",
         f"Ratio CLI / server: {r['ratio_of_medians']:.2f}x (median of per-question ratios {r['median_of_ratios']:.2f}x; "

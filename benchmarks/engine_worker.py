@@ -30,8 +30,13 @@ def main() -> None:
                 text = event.text
         total = time.perf_counter() - start
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print("RESULT " + json.dumps({"ttft": first if first is not None else total, "total": total, "text": text,
-                                      "peak_rss_mb": rss}), flush=True)
+        print(
+            "RESULT "
+            + json.dumps(
+                {"ttft": first if first is not None else total, "total": total, "text": text, "peak_rss_mb": rss}
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

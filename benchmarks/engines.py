@@ -50,16 +50,24 @@ class Engine:
         self.name, self.python, self.root = name, python, root
 
     def env(self, cache: Path, data: Path) -> dict:
-        return os.environ | {"ESSAY_ASSISTANT_CACHE_DIR": str(cache), "ESSAY_ASSISTANT_DATA_DIR": str(data),
-                             "PYTHONPATH": str(self.root)}
+        return os.environ | {
+            "ESSAY_ASSISTANT_CACHE_DIR": str(cache),
+            "ESSAY_ASSISTANT_DATA_DIR": str(data),
+            "PYTHONPATH": str(self.root),
+        }
 
 
 def cold_start(engine: Engine, cache: Path) -> float:
     """Seconds from a new process to its first answer through the CLI, as a user runs it."""
     with tempfile.TemporaryDirectory() as data:
         start = time.perf_counter()
-        subprocess.run([engine.python, "-m", "assistant", "ask", COLD_QUESTION], env=engine.env(cache, Path(data)),
-                       cwd=engine.root, check=True, capture_output=True)
+        subprocess.run(
+            [engine.python, "-m", "assistant", "ask", COLD_QUESTION],
+            env=engine.env(cache, Path(data)),
+            cwd=engine.root,
+            check=True,
+            capture_output=True,
+        )
         return round(time.perf_counter() - start, 2)
 
 
@@ -79,8 +87,13 @@ def bench_cold(engines: list[Engine], work: Path) -> dict:
 class Worker:
     def __init__(self, engine: Engine, cache: Path, data: Path) -> None:
         self.proc = subprocess.Popen(
-            [engine.python, str(HERE / "engine_worker.py")], env=engine.env(cache, data), cwd=engine.root,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [engine.python, str(HERE / "engine_worker.py")],
+            env=engine.env(cache, data),
+            cwd=engine.root,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         assert self._line() == "READY"
 
@@ -95,7 +108,7 @@ class Worker:
     def ask(self, question: str) -> dict:
         self.proc.stdin.write(json.dumps({"question": question}) + "\n")
         self.proc.stdin.flush()
-        return json.loads(self._line()[len("RESULT "):])
+        return json.loads(self._line()[len("RESULT ") :])
 
     def close(self) -> None:
         self.proc.stdin.close()
@@ -136,7 +149,9 @@ def bench_single(engines: list[Engine], work: Path, n: int) -> dict:
         }
     first = engines[0].name
     for e in engines[1:]:
-        out[e.name]["same_answer_as_first_engine"] = sum(a["text"] == b["text"] for a, b in zip(runs[first], runs[e.name]))
+        out[e.name]["same_answer_as_first_engine"] = sum(
+            a["text"] == b["text"] for a, b in zip(runs[first], runs[e.name])
+        )
     return out
 
 
@@ -144,11 +159,17 @@ def bench_load(engines: list[Engine], work: Path, sessions: int) -> dict:
     out = {}
     for e in engines:
         target = work / f"load-{e.name}"
-        subprocess.run([e.python, str(e.root / "benchmarks" / "load.py"), "--sessions", str(sessions), "--out-dir", str(target)],
-                       env=e.env(Path(Settings().cache_dir), work / f"load-data-{e.name}"), cwd=e.root, check=True)
+        subprocess.run(
+            [e.python, str(e.root / "benchmarks" / "load.py"), "--sessions", str(sessions), "--out-dir", str(target)],
+            env=e.env(Path(Settings().cache_dir), work / f"load-data-{e.name}"),
+            cwd=e.root,
+            check=True,
+        )
         report = json.loads((target / "load.json").read_text(encoding="utf-8"))
         out[e.name] = {
-            "answers": report["answers"], "errors": len(report["errors"]), "cross_talk": len(report["cross_talk"]),
+            "answers": report["answers"],
+            "errors": len(report["errors"]),
+            "cross_talk": len(report["cross_talk"]),
             "answers_per_min": round(report["answers_per_min"], 2),
             "queue_wait_p50_s": round(report["seconds"]["queue_wait"]["p50"], 1),
             "queue_wait_p95_s": round(report["seconds"]["queue_wait"]["p95"], 1),
@@ -173,8 +194,12 @@ def bench_answer_cache(work: Path, repeats: int = 20) -> dict:
         again = bot.ask(COLD_QUESTION.upper() + "  ")
         hits.append(time.perf_counter() - start)
         assert again is first
-    return {"miss_s": round(miss, 3), "hit_p50_ms": round(statistics.median(hits) * 1000, 2),
-            "hit_p95_ms": round(percentile(hits, 0.95) * 1000, 2), "repeats": repeats}
+    return {
+        "miss_s": round(miss, 3),
+        "hit_p50_ms": round(statistics.median(hits) * 1000, 2),
+        "hit_p95_ms": round(percentile(hits, 0.95) * 1000, 2),
+        "repeats": repeats,
+    }
 
 
 def ratios(result: dict, old: str, new: str) -> dict:
@@ -191,10 +216,15 @@ def ratios(result: dict, old: str, new: str) -> dict:
 
 def markdown(result: dict) -> str:
     old, new = result["meta"]["engines"]
-    lines = [f"# Engines side by side: `{old}` and `{new}`", "",
-             f"Run {result['meta']['time']} on {result['meta']['machine']} ({os.cpu_count()} cores, shared with other "
-             "work): compare the ratio column, not the seconds.", "",
-             f"| figure | {old} | {new} | {new} / {old} |", "|---|---|---|---|"]
+    lines = [
+        f"# Engines side by side: `{old}` and `{new}`",
+        "",
+        f"Run {result['meta']['time']} on {result['meta']['machine']} ({os.cpu_count()} cores, shared with other "
+        "work): compare the ratio column, not the seconds.",
+        "",
+        f"| figure | {old} | {new} | {new} / {old} |",
+        "|---|---|---|---|",
+    ]
     for section in ("cold", "single", "load"):
         for key in result.get(section, {}).get(old, {}):
             a, b = result[section][old][key], result[section][new].get(key)
@@ -202,8 +232,11 @@ def markdown(result: dict) -> str:
             lines.append(f"| {section}: {key} | {a} | {b} | {ratio} |")
     if "answer_cache" in result:
         c = result["answer_cache"]
-        lines += ["", f"Answer cache ({new}): a repeated first-turn question took {c['miss_s']} s to generate, then "
-                  f"{c['hit_p50_ms']} ms p50 / {c['hit_p95_ms']} ms p95 from the cache ({c['repeats']} repeats)."]
+        lines += [
+            "",
+            f"Answer cache ({new}): a repeated first-turn question took {c['miss_s']} s to generate, then "
+            f"{c['hit_p50_ms']} ms p50 / {c['hit_p95_ms']} ms p95 from the cache ({c['repeats']} repeats).",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -214,12 +247,22 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=12)
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--skip", nargs="*", default=[], choices=["cold", "single", "cache"])
-    parser.add_argument("--load", action="store_true", help="also run each engine's load test (20 sessions x 3 questions)")
+    parser.add_argument(
+        "--load", action="store_true", help="also run each engine's load test (20 sessions x 3 questions)"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
-    engines = [Engine("llama-cpp-python", args.old_python, args.old_root.resolve()), Engine("xllamacpp", sys.executable, ROOT)]
-    result: dict = {"meta": {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": platform.machine(),
-                             "engines": [e.name for e in engines]}}
+    engines = [
+        Engine("llama-cpp-python", args.old_python, args.old_root.resolve()),
+        Engine("xllamacpp", sys.executable, ROOT),
+    ]
+    result: dict = {
+        "meta": {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "machine": platform.machine(),
+            "engines": [e.name for e in engines],
+        }
+    }
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if "cold" not in args.skip:

@@ -28,8 +28,8 @@ from gradio_client.utils import Status
 
 from assistant import Assistant, Settings
 from assistant.evals.metrics import percentile
-from assistant.ui.rendering import unlink_citations
 from assistant.ui.app import serve
+from assistant.ui.rendering import unlink_citations
 
 log = logging.getLogger("load")
 CONVERSATIONS = [
@@ -93,16 +93,22 @@ def run_session(url: str, session: int, recorder: Recorder, deadline: float) -> 
         if answer["content"].startswith("**Cannot answer.**"):
             errors.append(f"{question}: {answer['content']}")
         server = recorder.calls.get(question, {})
-        expected = [m for q, a in zip(asked, answers) for m in ({"role": "user", "content": q}, {"role": "assistant", "content": a})]
-        requests.append({
-            "question": question,
-            "queue_wait": server.get("started", finished) - submitted,
-            "status_wait": (started or finished) - submitted,
-            "first_token": (first_token or finished) - submitted,
-            "latency": finished - submitted,
-            "service": finished - server.get("started", submitted),
-            "history_ok": server.get("history") == expected,
-        })
+        expected = [
+            m
+            for q, a in zip(asked, answers)
+            for m in ({"role": "user", "content": q}, {"role": "assistant", "content": a})
+        ]
+        requests.append(
+            {
+                "question": question,
+                "queue_wait": server.get("started", finished) - submitted,
+                "status_wait": (started or finished) - submitted,
+                "first_token": (first_token or finished) - submitted,
+                "latency": finished - submitted,
+                "service": finished - server.get("started", submitted),
+                "history_ok": server.get("history") == expected,
+            }
+        )
         asked.append(question)
         answers.append(unlink_citations(answer["content"]))
     return {"session": session, "requests": requests, "errors": errors}
@@ -127,17 +133,27 @@ def run(sessions: int, timeout: float, data_dir: Path) -> dict:
         deadline = time.monotonic() + timeout
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=sessions) as pool:
-            results = list(pool.map(lambda i: run_session(f"http://127.0.0.1:{port}/", i, recorder, deadline), range(sessions)))
+            results = list(
+                pool.map(lambda i: run_session(f"http://127.0.0.1:{port}/", i, recorder, deadline), range(sessions))
+            )
         wall = time.monotonic() - started
         rss_after = rss_mb()
     finally:
         app.close()
     requests = [r for s in results for r in s["requests"]]
-    figures = {key: {"p50": percentile([r[key] for r in requests], 0.5), "p95": percentile([r[key] for r in requests], 0.95)}
-               for key in ("queue_wait", "status_wait", "first_token", "latency", "service")}
+    figures = {
+        key: {"p50": percentile([r[key] for r in requests], 0.5), "p95": percentile([r[key] for r in requests], 0.95)}
+        for key in ("queue_wait", "status_wait", "first_token", "latency", "service")
+    }
     return {
-        "meta": {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sessions": sessions, "questions_per_session": 3,
-                 "python": platform.python_version(), "machine": platform.machine(), "model": bot.settings.model},
+        "meta": {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "sessions": sessions,
+            "questions_per_session": 3,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "model": bot.settings.model,
+        },
         "answers": len(requests),
         "wall_s": wall,
         "answers_per_min": len(requests) / wall * 60,
@@ -158,22 +174,24 @@ def markdown(report: dict) -> str:
         ("answer latency (submit to last token)", s["latency"]),
         ("service time (model start to last token)", s["service"]),
     ]
-    return "\n".join([
-        f"# Load test: {report['meta']['sessions']} concurrent sessions x 3 questions",
-        "",
-        f"Run {report['meta']['time']}, model `{report['meta']['model']}`, one answer at a time (the queue), "
-        f"{platform.machine()} with the CPU shared with other work, so times are indicative.",
-        "",
-        f"- answers: {report['answers']}, errors: {len(report['errors'])}, cross-talk: {len(report['cross_talk'])}",
-        f"- throughput: {report['answers_per_min']:.1f} answers/min over {report['wall_s']:.0f} s",
-        f"- server process RSS: {report['rss_mb']['before']:.0f} MB before, {report['rss_mb']['after']:.0f} MB after, "
-        f"peak {report['rss_mb']['peak']:.0f} MB",
-        "",
-        "| seconds | p50 | p95 |",
-        "|---|---|---|",
-        *(f"| {name} | {v['p50']:.1f} | {v['p95']:.1f} |" for name, v in rows),
-        "",
-    ])
+    return "\n".join(
+        [
+            f"# Load test: {report['meta']['sessions']} concurrent sessions x 3 questions",
+            "",
+            f"Run {report['meta']['time']}, model `{report['meta']['model']}`, one answer at a time (the queue), "
+            f"{platform.machine()} with the CPU shared with other work, so times are indicative.",
+            "",
+            f"- answers: {report['answers']}, errors: {len(report['errors'])}, cross-talk: {len(report['cross_talk'])}",
+            f"- throughput: {report['answers_per_min']:.1f} answers/min over {report['wall_s']:.0f} s",
+            f"- server process RSS: {report['rss_mb']['before']:.0f} MB before, {report['rss_mb']['after']:.0f} MB after, "
+            f"peak {report['rss_mb']['peak']:.0f} MB",
+            "",
+            "| seconds | p50 | p95 |",
+            "|---|---|---|",
+            *(f"| {name} | {v['p50']:.1f} | {v['p95']:.1f} |" for name, v in rows),
+            "",
+        ]
+    )
 
 
 def main() -> None:

@@ -17,14 +17,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from assistant.index.chunking import split_document
 from assistant.evals.dataset import load_dataset
+from assistant.evals.metrics import quote_spans, retrieval_scores
+from assistant.index.chunking import split_document
 from assistant.index.documents import default_essay_path, load_document
 from assistant.index.embeddings import make_embeddings
-from assistant.evals.metrics import quote_spans, retrieval_scores
 from assistant.index.search import HybridRetriever
-from assistant.settings import Settings
 from assistant.index.store import ChunkStore, make_client
+from assistant.settings import Settings
 
 
 def query_text(item) -> str:
@@ -39,7 +39,9 @@ def evaluate(retrieve, doc_text, items, k):
         t0 = time.perf_counter()
         ranked = retrieve(query_text(item), k)
         secs.append(time.perf_counter() - t0)
-        scores.append(retrieval_scores([(c.start, c.end) for c in ranked], quote_spans(doc_text, item.supporting_quotes), k))
+        scores.append(
+            retrieval_scores([(c.start, c.end) for c in ranked], quote_spans(doc_text, item.supporting_quotes), k)
+        )
         chars.append(sum(len(c.text) for c in ranked))
     return {
         "hit@k": statistics.mean(s["hit"] for s in scores),

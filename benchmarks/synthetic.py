@@ -12,12 +12,43 @@ import random
 from pathlib import Path
 
 TOPICS = {
-    "farming": ["harvest", "soil", "irrigation", "wheat", "orchard", "cattle", "tractor", "rainfall", "cooperative", "seed"],
-    "astronomy": ["telescope", "nebula", "orbit", "comet", "observatory", "eclipse", "galaxy", "spectrum", "satellite", "crater"],
+    "farming": [
+        "harvest",
+        "soil",
+        "irrigation",
+        "wheat",
+        "orchard",
+        "cattle",
+        "tractor",
+        "rainfall",
+        "cooperative",
+        "seed",
+    ],
+    "astronomy": [
+        "telescope",
+        "nebula",
+        "orbit",
+        "comet",
+        "observatory",
+        "eclipse",
+        "galaxy",
+        "spectrum",
+        "satellite",
+        "crater",
+    ],
     "shipping": ["harbor", "freight", "container", "tanker", "port", "customs", "crane", "voyage", "cargo", "tariff"],
     "cooking": ["recipe", "oven", "flour", "spice", "broth", "kitchen", "chef", "pastry", "sauce", "grill"],
 }
-NAMES = ["Alma Reyes", "Tobias Lind", "Mirela Novak", "Kwame Osei", "Ines Duarte", "Piotr Zielinski", "Hana Sato", "Omar Haddad"]
+NAMES = [
+    "Alma Reyes",
+    "Tobias Lind",
+    "Mirela Novak",
+    "Kwame Osei",
+    "Ines Duarte",
+    "Piotr Zielinski",
+    "Hana Sato",
+    "Omar Haddad",
+]
 PLACES = ["Valparaiso", "Tromso", "Durban", "Tallinn", "Cebu", "Halifax", "Mombasa", "Porto"]
 VERBS = ["reported", "argued", "measured", "expected", "announced", "questioned", "estimated", "described"]
 TEMPLATES = [
@@ -41,8 +72,16 @@ def synthetic_document(seed: int, chars: int) -> tuple[str, str]:
         a, b, c = rng.sample(words, 3)
         sentences.append(
             rng.choice(TEMPLATES).format(
-                a=a, b=b, c=c, name=rng.choice(NAMES), place=rng.choice(PLACES), verb=rng.choice(VERBS),
-                month=rng.choice(MONTHS), n=rng.randint(2, 90), d=rng.randint(0, 9), k=rng.randint(2, 9),
+                a=a,
+                b=b,
+                c=c,
+                name=rng.choice(NAMES),
+                place=rng.choice(PLACES),
+                verb=rng.choice(VERBS),
+                month=rng.choice(MONTHS),
+                n=rng.randint(2, 90),
+                d=rng.randint(0, 9),
+                k=rng.randint(2, 9),
             )
         )
     paragraphs = [" ".join(sentences[i : i + 4]) for i in range(0, len(sentences), 4)]

@@ -27,8 +27,8 @@ from pathlib import Path
 
 from assistant import Assistant, Settings
 from assistant.evals.dataset import load_dataset
-from assistant.index.documents import default_essay_path
 from assistant.evals.metrics import percentile
+from assistant.index.documents import default_essay_path
 from assistant.prompts import Prompts, read_prompt
 
 log = logging.getLogger("verification")
@@ -39,7 +39,9 @@ def previous_prompts(directory: Path) -> Prompts:
     """Today's prompt files with the previous answer prompt, read from git."""
     for name in ("answer_user", "condense_system", "condense_user", "declined", "off_topic"):
         (directory / f"{name}.md").write_text(read_prompt(name), encoding="utf-8")
-    old = subprocess.run(["git", "show", f"{PREVIOUS}:prompts/answer_system.md"], capture_output=True, text=True, check=True)
+    old = subprocess.run(
+        ["git", "show", f"{PREVIOUS}:prompts/answer_system.md"], capture_output=True, text=True, check=True
+    )
     (directory / "answer_system.md").write_text(old.stdout, encoding="utf-8")
     return Prompts.load(directory)
 
@@ -110,7 +112,7 @@ def main() -> None:
         "| | first text shown p50 (s) | answer p50 (s) | answer p95 (s) |\n|---|---|---|---|\n"
         f"| before: previous prompt, tokens as generated | {b['first_p50_s']} | {b['answer_p50_s']} | {b['answer_p95_s']} |\n"
         f"| after: verified sentences | {a['first_p50_s']} | {a['answer_p50_s']} | {a['answer_p95_s']} |\n\n"
-        f"Answer p50 after / before: **{result['answer_p50_ratio']}**. \"First text shown\" is the first token before "
+        f'Answer p50 after / before: **{result["answer_p50_ratio"]}**. "First text shown" is the first token before '
         "and the first verified sentence after.\n",
         encoding="utf-8",
     )

@@ -47,7 +47,9 @@ def load_dataset(path: Path | None = None) -> list[EvalItem]:
         missing = sorted({"id", "question", "answerable", "reference_answer"} - set(raw))
         unknown = sorted(set(raw) - {f.name for f in fields(EvalItem)})
         if missing or unknown:
-            problems.append(f"line {lineno}: missing fields {missing}" if missing else f"line {lineno}: unknown fields {unknown}")
+            problems.append(
+                f"line {lineno}: missing fields {missing}" if missing else f"line {lineno}: unknown fields {unknown}"
+            )
             continue
         items.append(EvalItem(**raw))
     if problems:
@@ -83,6 +85,10 @@ def validate_dataset(items: list[EvalItem], corpus_text: str) -> list[str]:
                 except re.error as exc:
                     problems.append(f"{where}: bad pattern {pattern!r}: {exc}")
         for message in item.history:
-            if not isinstance(message, dict) or message.get("role") not in ("user", "assistant") or not message.get("content"):
+            if (
+                not isinstance(message, dict)
+                or message.get("role") not in ("user", "assistant")
+                or not message.get("content")
+            ):
                 problems.append(f"{where}: history messages need a role (user/assistant) and content")
     return problems

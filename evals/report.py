@@ -40,7 +40,11 @@ def summary_table(columns: dict[str, dict]) -> str:
     lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     first = columns[names[0]]
     lines.append("| items passed | " + " | ".join(f"{c['passed']}/{c['items']}" for c in columns.values()) + " |")
-    lines += [f"| {label} | " + " | ".join(_fmt(c.get(key)) for c in columns.values()) + " |" for key, label in SUMMARY if key in first]
+    lines += [
+        f"| {label} | " + " | ".join(_fmt(c.get(key)) for c in columns.values()) + " |"
+        for key, label in SUMMARY
+        if key in first
+    ]
     return "\n".join(lines)
 
 

@@ -19,7 +19,6 @@ from tqdm import tqdm
 
 from assistant.assistant import Assistant
 from assistant.evals.dataset import EvalItem, dataset_version
-from assistant.index.documents import default_essay_path, load_document
 from assistant.evals.metrics import (
     citation_scores,
     covers,
@@ -31,6 +30,7 @@ from assistant.evals.metrics import (
     retrieval_scores,
     token_f1,
 )
+from assistant.index.documents import default_essay_path, load_document
 from assistant.settings import Settings
 
 MAX_CITED = 3
@@ -55,7 +55,9 @@ def score_item(item: EvalItem, answer, ranked: list[tuple[int, int]], quotes: li
             "sentence_holds_quote": float(any(covers(q, p) or covers(p, q) for p in sentences for q in quotes)),
         }
         if refused:  # a wrong decline still points the reader somewhere: is it the right place?
-            result["closest_holds_quote"] = float(any(covers((p.start, p.end), q) for p in answer.closest for q in quotes))
+            result["closest_holds_quote"] = float(
+                any(covers((p.start, p.end), q) for p in answer.closest for q in quotes)
+            )
     else:
         result["passed"] = refused
     result["groundedness"] = groundedness(text, [f"{s.cited_text} {s.text}" for s in answer.sources])
@@ -75,7 +77,9 @@ def run_eval(
     """Score ``items``; ``extra_documents`` are indexed beside the essay, as distractors for a corpus-scale check."""
     essay = load_document(default_essay_path())
     with tempfile.TemporaryDirectory(prefix="essay-eval-") as tmp:
-        settings = settings.model_copy(update={"data_dir": Path(tmp), "chroma_host": None, "chroma_path": None, "collection": "eval"})
+        settings = settings.model_copy(
+            update={"data_dir": Path(tmp), "chroma_host": None, "chroma_path": None, "collection": "eval"}
+        )
         bot = Assistant(settings, llm=llm, embeddings=embeddings)
         bot.index([default_essay_path(), *(extra_documents or [])], progress=False)
         results = []
@@ -85,7 +89,13 @@ def run_eval(
 
 
 def _run_item(bot: Assistant, item: EvalItem, essay, k: int) -> dict:
-    base = {"id": item.id, "question": item.question, "answerable": item.answerable, "required": item.required, "tags": item.tags}
+    base = {
+        "id": item.id,
+        "question": item.question,
+        "answerable": item.answerable,
+        "required": item.required,
+        "tags": item.tags,
+    }
     start = time.perf_counter()
     first = None
     sentences = 0
@@ -105,15 +115,22 @@ def _run_item(bot: Assistant, item: EvalItem, essay, k: int) -> dict:
         scores = score_item(item, answer, ranked, quote_spans(essay.text, item.supporting_quotes), k)
     except Exception as exc:  # a crash is a result: it fails the item and the gate
         return base | {"passed": False, "crashed": f"{type(exc).__name__}: {exc}"}
-    return base | scores | {
-        "answer": answer.text,
-        "grounded": answer.grounded,
-        "dropped": answer.dropped,
-        "sources": [{"citation": s.citation, "start": s.cited_start, "end": s.cited_end, "text": s.cited_text} for s in answer.sources],
-        "latency_s": round(latency, 3),
-        "ttft_s": round(first if first is not None else latency, 3),
-        "sentences": sentences,
-    }
+    return (
+        base
+        | scores
+        | {
+            "answer": answer.text,
+            "grounded": answer.grounded,
+            "dropped": answer.dropped,
+            "sources": [
+                {"citation": s.citation, "start": s.cited_start, "end": s.cited_end, "text": s.cited_text}
+                for s in answer.sources
+            ],
+            "latency_s": round(latency, 3),
+            "ttft_s": round(first if first is not None else latency, 3),
+            "sentences": sentences,
+        }
+    )
 
 
 def _mean(values) -> float | None:
@@ -160,8 +177,12 @@ def aggregate(results: list[dict]) -> dict:
 def _commit() -> str:
     try:
         root = Path(__file__).resolve().parents[1]
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain"], capture_output=True, text=True, timeout=5
+        )
         return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "") if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -175,9 +196,21 @@ def _meta(settings: Settings, dataset_path: Path | None, count: int) -> dict:
         "embedding": settings.embedding,
         "settings": settings.model_dump(
             mode="json",
-            include={"k", "chunk_size", "chunk_overlap", "context_budget", "temperature", "max_answer_tokens", "history_turns"},
+            include={
+                "k",
+                "chunk_size",
+                "chunk_overlap",
+                "context_budget",
+                "temperature",
+                "max_answer_tokens",
+                "history_turns",
+            },
         ),
-        "dataset": {"path": str(dataset_path or "bundled evals/qa.jsonl"), "version": dataset_version(dataset_path), "items": count},
+        "dataset": {
+            "path": str(dataset_path or "bundled evals/qa.jsonl"),
+            "version": dataset_version(dataset_path),
+            "items": count,
+        },
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {platform.system()}",
     }

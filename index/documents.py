@@ -106,7 +106,9 @@ def parse_document(raw: str, *, doc_id: str, source: str) -> Document:
     author = role = publisher = None
     drop: set[int] = set()
 
-    match = next((_LEARN_MORE.match(lines[i].strip()) for i in nonblank[1:4] if _LEARN_MORE.match(lines[i].strip())), None)
+    match = next(
+        (_LEARN_MORE.match(lines[i].strip()) for i in nonblank[1:4] if _LEARN_MORE.match(lines[i].strip())), None
+    )
     if match:
         author = match.group("name").strip()
         header: list[int] = []
@@ -117,7 +119,9 @@ def parse_document(raw: str, *, doc_id: str, source: str) -> Document:
                 continue
             header.append(i)
         drop.update(header)
-        rest = [lines[i].strip() for i in header if not _LEARN_MORE.match(lines[i].strip()) and lines[i].strip() != author]
+        rest = [
+            lines[i].strip() for i in header if not _LEARN_MORE.match(lines[i].strip()) and lines[i].strip() != author
+        ]
         role = rest[0] if rest else None
         publisher = rest[1] if len(rest) > 1 else None
 
@@ -136,4 +140,6 @@ def parse_document(raw: str, *, doc_id: str, source: str) -> Document:
     text = "\n\n".join(paragraphs)
     if len(paragraphs) < 2 and len(text) < 40:
         raise DocumentError(f"{source}: has no body text to index")
-    return Document(id=doc_id, text=text, title=title, source=source, author=author, author_role=role, publisher=publisher)
+    return Document(
+        id=doc_id, text=text, title=title, source=source, author=author, author_role=role, publisher=publisher
+    )

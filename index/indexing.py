@@ -10,8 +10,8 @@ from tqdm import tqdm
 
 from assistant.index.chunking import split_document
 from assistant.index.documents import SUPPORTED_SUFFIXES, DocumentError, default_essay_path, load_document
-from assistant.settings import Settings
 from assistant.index.store import ChunkStore, SyncResult
+from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,12 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 
 
 def index_paths(
-    store: ChunkStore, settings: Settings, paths: list[Path] | None = None, *, rebuild: bool = False, progress: bool = True
+    store: ChunkStore,
+    settings: Settings,
+    paths: list[Path] | None = None,
+    *,
+    rebuild: bool = False,
+    progress: bool = True,
 ) -> IndexReport:
     """Sync each file's chunks into ``store``; with ``rebuild``, drop documents not given.
 
@@ -63,8 +68,16 @@ def index_paths(
             report.skipped[str(path)] = f"{path}: same document id {doc.id!r} as {seen[doc.id]}; rename one of them"
             continue
         seen[doc.id] = path
-        documents.append((doc, split_document(doc, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap)))
+        documents.append(
+            (doc, split_document(doc, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap))
+        )
     report.synced, report.removed = store.sync(documents, drop_others=rebuild and bool(seen), progress=progress)
     for result in report.synced:
-        log.info("%s: %d chunks added, %d removed, %d unchanged", result.doc_id, result.added, result.removed, result.unchanged)
+        log.info(
+            "%s: %d chunks added, %d removed, %d unchanged",
+            result.doc_id,
+            result.added,
+            result.removed,
+            result.unchanged,
+        )
     return report

@@ -101,7 +101,4 @@ class HybridRetriever:
         dense_ranks = {c.id: r for r, (c, _) in enumerate(dense, start=1)}
         keyword_ranks = {c.id: r for r, c in enumerate(keyword, start=1)}
         fused = reciprocal_rank_fusion([[c.id for c, _ in dense], [c.id for c in keyword]])
-        return [
-            Passage(by_id[cid], score, dense_ranks.get(cid), keyword_ranks.get(cid))
-            for cid, score in fused[:k]
-        ]
+        return [Passage(by_id[cid], score, dense_ranks.get(cid), keyword_ranks.get(cid)) for cid, score in fused[:k]]

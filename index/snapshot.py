@@ -32,8 +32,8 @@ import chromadb
 from chromadb.config import Settings as ChromaSettings
 from langchain_core.embeddings import Embeddings
 
-from assistant.settings import Settings
 from assistant.index.store import ChunkStore, StoreError, StoreInUse, _forget
+from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,9 @@ def open_snapshot(busy: StoreInUse, settings: Settings, embeddings: Embeddings, 
         store.read_only = busy
         log.warning(
             "the embedded store %s is in use by process %s; answering from a read-only snapshot of it (%d chunks)",
-            busy.path, busy.holder, store.count(),
+            busy.path,
+            busy.holder,
+            store.count(),
         )
         return store
     raise StoreError(

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import chromadb
-from chromadb.config import Settings as ChromaSettings
 from chromadb.api.shared_system_client import SharedSystemClient
+from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError, NotFoundError
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
@@ -81,7 +81,9 @@ def make_client(settings: Settings) -> chromadb.ClientAPI:
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
-def open_store(settings: Settings, embeddings: Embeddings, embedding_name: str, *, snapshot_if_held: bool = False) -> ChunkStore:
+def open_store(
+    settings: Settings, embeddings: Embeddings, embedding_name: str, *, snapshot_if_held: bool = False
+) -> ChunkStore:
     """Open the configured store; an embedded store that is corrupt is moved aside and started afresh.
 
     The corrupt directory is kept (renamed), never deleted, so nothing is
@@ -100,18 +102,25 @@ def open_store(settings: Settings, embeddings: Embeddings, embedding_name: str, 
         return open_snapshot(busy, settings, embeddings, embedding_name)
     except _CORRUPT as exc:
         if settings.chroma_host:
-            raise StoreError(f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} failed: {exc}") from None
+            raise StoreError(
+                f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} failed: {exc}"
+            ) from None
         path = settings.resolved_chroma_path.resolve()
         moved = _move_aside(path)
         log.error(
             "the index at %s is unreadable (%s: %s). Moved it to %s and starting a new index; "
             "run essay-assistant index again for any files of your own",
-            path, type(exc).__name__, exc, moved,
+            path,
+            type(exc).__name__,
+            exc,
+            moved,
         )
     try:
         return _open_checked(settings, embeddings, embedding_name)
     except _CORRUPT as exc:
-        raise StoreError(f"cannot create a new index at {path} either ({type(exc).__name__}: {exc}); check the disk") from None
+        raise StoreError(
+            f"cannot create a new index at {path} either ({type(exc).__name__}: {exc}); check the disk"
+        ) from None
 
 
 def _open_checked(settings: Settings, embeddings: Embeddings, embedding_name: str) -> ChunkStore:
@@ -302,7 +311,8 @@ class ChunkStore:
                         documents=[c.text for _, c in batch],
                         embeddings=self._embeddings.embed_documents([c.text for _, c in batch]),
                         metadatas=[
-                            doc.metadata() | {"doc_hash": doc.content_hash, "start": c.start, "end": c.end, "index": c.index}
+                            doc.metadata()
+                            | {"doc_hash": doc.content_hash, "start": c.start, "end": c.end, "index": c.index}
                             for doc, c in batch
                         ],
                     )
@@ -349,7 +359,9 @@ class ChunkStore:
             return []
         vector = self._embeddings.embed_query(query)
         res = self._read(
-            lambda c: c.query(query_embeddings=[vector], n_results=min(n, count), include=["documents", "metadatas", "distances"])
+            lambda c: c.query(
+                query_embeddings=[vector], n_results=min(n, count), include=["documents", "metadatas", "distances"]
+            )
         )
         rows = zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
         return [(_stored(i, d, m), 1.0 - dist) for i, d, m, dist in rows]

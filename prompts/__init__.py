@@ -26,7 +26,7 @@ class Prompts:
     off_topic: str  # what the user sees when the question is not about the essay
 
     @classmethod
-    def load(cls, directory: Path | None = None) -> "Prompts":
+    def load(cls, directory: Path | None = None) -> Prompts:
         answer = ChatPromptTemplate.from_messages(
             [
                 ("system", read_prompt("answer_system", directory)),
@@ -40,6 +40,9 @@ class Prompts:
                 ("human", read_prompt("condense_user", directory)),
             ]
         )
-        return cls(answer=answer, condense=condense, declined=read_prompt("declined", directory),
+        return cls(
+            answer=answer,
+            condense=condense,
+            declined=read_prompt("declined", directory),
             off_topic=read_prompt("off_topic", directory),
         )

@@ -3,9 +3,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fakes import HashingEmbeddings, PromptRecorder, fake_llm
 
 from assistant import Assistant, Settings
-from fakes import HashingEmbeddings, PromptRecorder, fake_llm
 
 
 @pytest.fixture

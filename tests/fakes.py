@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-
 from pathlib import Path
 
 from langchain_core.callbacks import BaseCallbackHandler

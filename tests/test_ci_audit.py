@@ -47,12 +47,17 @@ def test_policy(deps, blocking, other):
 def _main(tmp_path, data) -> subprocess.CompletedProcess:
     path = tmp_path / "report.json"
     path.write_text(json.dumps(data), encoding="utf-8")
-    return subprocess.run([sys.executable, str(SCRIPT), "--report", str(path)], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--report", str(path)], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_exit_code_follows_the_policy(tmp_path):
     fixable = _main(tmp_path, report({"name": "chromadb", "version": "1.0", "vulns": [vuln("PYSEC-9", ["1.1"])]}))
-    assert fixable.returncode == 1 and "FIX NEEDED in a direct dependency: chromadb 1.0: PYSEC-9 (fixed in: 1.1)" in fixable.stdout
+    assert (
+        fixable.returncode == 1
+        and "FIX NEEDED in a direct dependency: chromadb 1.0: PYSEC-9 (fixed in: 1.1)" in fixable.stdout
+    )
     clean = _main(tmp_path, report({"name": "chromadb", "version": "1.0", "vulns": []}))
     assert clean.returncode == 0 and "1 packages audited, 0 skipped" in clean.stdout
 

@@ -21,8 +21,16 @@ class ModelError(RuntimeError):
     """The configured model cannot be used; the message says how to fix it."""
 
 
-_UNREACHABLE = ("APIConnectionError", "APITimeoutError", "ConnectError", "ConnectTimeout", "ReadTimeout",
-                "TimeoutException", "ConnectionError", "TimeoutError")
+_UNREACHABLE = (
+    "APIConnectionError",
+    "APITimeoutError",
+    "ConnectError",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "TimeoutException",
+    "ConnectionError",
+    "TimeoutError",
+)
 
 
 _REFUSED = ("AuthenticationError", "PermissionDeniedError", "APIStatusError")
@@ -140,7 +148,9 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
     if is_local(settings):
         return local_chat_model(settings)
     if ":" not in name:
-        raise ModelError(f"model {name!r} is not 'local', a .gguf path, or 'provider:model' (e.g. 'openai:gpt-4o-mini')")
+        raise ModelError(
+            f"model {name!r} is not 'local', a .gguf path, or 'provider:model' (e.g. 'openai:gpt-4o-mini')"
+        )
     try:
         from langchain.chat_models import init_chat_model
     except ImportError:
@@ -150,8 +160,11 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         ) from None
     provider = name.split(":", 1)[0]
     if provider == "ollama":
-        kwargs: dict = {"temperature": settings.temperature, "num_predict": settings.max_answer_tokens,
-                        "client_kwargs": {"timeout": settings.request_timeout}}
+        kwargs: dict = {
+            "temperature": settings.temperature,
+            "num_predict": settings.max_answer_tokens,
+            "client_kwargs": {"timeout": settings.request_timeout},
+        }
     else:  # OpenAI-compatible servers (llama-server, vLLM) and hosted APIs: the same client as the local model
         kwargs = openai_compatible_kwargs(settings)
     if settings.base_url:

@@ -94,7 +94,9 @@ class LocalEngine:
         self.root_url = self._server.listening_address.rstrip("/")
         self.base_url = self.root_url + "/v1"
         self._http = httpx.Client(
-            base_url=self.root_url, headers={"Authorization": f"Bearer {self.api_key}"}, timeout=httpx.Timeout(600, connect=10)
+            base_url=self.root_url,
+            headers={"Authorization": f"Bearer {self.api_key}"},
+            timeout=httpx.Timeout(600, connect=10),
         )
         self._prefix_lock = threading.Lock()
         self._prefix: str | None = None  # the key of the prefix every slot holds
@@ -134,8 +136,13 @@ class LocalEngine:
             return source
 
     def _read_prefix(self, messages: list[dict]) -> None:
-        body = {"messages": [*messages, {"role": "user", "content": "?"}], "max_tokens": 1, "temperature": 0.0,
-                "id_slot": 0, "cache_prompt": True}
+        body = {
+            "messages": [*messages, {"role": "user", "content": "?"}],
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "id_slot": 0,
+            "cache_prompt": True,
+        }
         self._post("/v1/chat/completions", body)
 
     def _save(self, slot: int, name: str) -> None:
@@ -157,7 +164,9 @@ class LocalEngine:
         except httpx.HTTPError as exc:
             raise EngineError(f"the llama.cpp server did not answer {path} ({type(exc).__name__})") from None
         if response.status_code != 200:
-            raise EngineError(f"the llama.cpp server answered {path} with HTTP {response.status_code}: {response.text[:200]}")
+            raise EngineError(
+                f"the llama.cpp server answered {path} with HTTP {response.status_code}: {response.text[:200]}"
+            )
         return response.json()
 
     # Introspection (tests, benchmarks) ----------------------------------

@@ -75,7 +75,9 @@ def unpublish(data_dir: Path, pid: int | None = None) -> None:
 def read_address(path: Path) -> ServerAddress | None:
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
-        return ServerAddress(str(body["url"]), int(body["pid"]), str(body.get("corpus_version", "")), bool(body.get("auth")))
+        return ServerAddress(
+            str(body["url"]), int(body["pid"]), str(body.get("corpus_version", "")), bool(body.get("auth"))
+        )
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -118,7 +120,12 @@ def find_server(data_dir: Path, auth: tuple[str, str] | None = None) -> ServerAd
                 "ESSAY_ASSISTANT_AUTH=USER:PASS to the login given to serve --auth, or answer in this process with --local"
             ) from None
         except ServerError as exc:
-            log.warning("the server at %s (process %d) does not answer (%s); answering in this process", address.url, address.pid, exc)
+            log.warning(
+                "the server at %s (process %d) does not answer (%s); answering in this process",
+                address.url,
+                address.pid,
+                exc,
+            )
             return None
     if health.get("pid") != address.pid:
         log.info("ignoring %s: %s is now served by another process", path, address.url)

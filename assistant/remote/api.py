@@ -36,10 +36,10 @@ from starlette.routing import BaseRoute
 
 from assistant.answer import Answer
 from assistant.assistant import Assistant
+from assistant.index.store import StoreError
 from assistant.inputs import InvalidInput
 from assistant.models.chat import ModelError
 from assistant.models.model_file import ModelFileError
-from assistant.index.store import StoreError
 
 log = logging.getLogger(__name__)
 API_VERSION = 1
@@ -147,7 +147,10 @@ def _check_login(request: Request, auth: tuple[str, str] | None) -> JSONResponse
         if ok_user and ok_password:
             return None
     return JSONResponse(
-        {"error": "Unauthorized", "message": "This server requires a login (HTTP Basic, the USER:PASS given to --auth)."},
+        {
+            "error": "Unauthorized",
+            "message": "This server requires a login (HTTP Basic, the USER:PASS given to --auth).",
+        },
         status_code=401,
         headers={"WWW-Authenticate": 'Basic realm="essay-assistant"'},
     )

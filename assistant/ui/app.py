@@ -16,11 +16,18 @@ from assistant.answer import Answer
 from assistant.assistant import Assistant
 from assistant.evals.dataset import load_dataset
 from assistant.index.documents import Document
-from assistant.ui.feedback import FeedbackLog
 from assistant.inputs import InvalidInput, content_text
 from assistant.models.chat import ModelError
 from assistant.models.model_file import ModelFileError
-from assistant.ui.rendering import SOURCES_TITLE, checking, essay_html, link_citations, sources_markdown, unlink_citations
+from assistant.ui.feedback import FeedbackLog
+from assistant.ui.rendering import (
+    SOURCES_TITLE,
+    checking,
+    essay_html,
+    link_citations,
+    sources_markdown,
+    unlink_citations,
+)
 
 # Analytics off before Gradio is imported: no traffic leaves the machine.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -66,7 +73,7 @@ class WarmUp:
         self.ready = threading.Event()
         self.error: str | None = None
 
-    def start(self) -> "WarmUp":
+    def start(self) -> WarmUp:
         threading.Thread(target=self._run, name="warm-up", daemon=True).start()
         return self
 
@@ -164,10 +171,14 @@ def build_app(bot: Assistant, warm: WarmUp | None = None) -> gr.Blocks:
     document = docs[0] if docs else None
     feedback = FeedbackLog(
         bot.settings.data_dir / "feedback.jsonl",
-        bot.settings.model_dump(mode="json", include={"model", "embedding", "k", "chunk_size", "chunk_overlap", "context_budget"}),
+        bot.settings.model_dump(
+            mode="json", include={"model", "embedding", "k", "chunk_size", "chunk_overlap", "context_budget"}
+        ),
     )
     byline = ", ".join(x for x in (document.author, document.author_role, document.publisher) if x) if document else ""
-    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+    theme = gr.themes.Default(
+        font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+    )
 
     with gr.Blocks(title="essay-assistant", analytics_enabled=False) as app:
         gr.Markdown(
@@ -180,7 +191,9 @@ def build_app(bot: Assistant, warm: WarmUp | None = None) -> gr.Blocks:
                 chatbot = gr.Chatbot(
                     height=520, buttons=["copy"], feedback_options=("Like", "Dislike"), elem_id="chatbot", label="Chat"
                 )
-                essay = gr.HTML(essay_html(document.title, document.text) if document else "", render=False, elem_id="essay")
+                essay = gr.HTML(
+                    essay_html(document.title, document.text) if document else "", render=False, elem_id="essay"
+                )
 
                 def respond(message: str, history: list[dict]):
                     yield from chat(bot, message, history, document, feedback)
@@ -188,7 +201,12 @@ def build_app(bot: Assistant, warm: WarmUp | None = None) -> gr.Blocks:
                 gr.ChatInterface(
                     respond,
                     chatbot=chatbot,
-                    textbox=gr.Textbox(placeholder="Ask about the essay...", max_length=bot.settings.max_question_chars, submit_btn=True, stop_btn=True),
+                    textbox=gr.Textbox(
+                        placeholder="Ask about the essay...",
+                        max_length=bot.settings.max_question_chars,
+                        submit_btn=True,
+                        stop_btn=True,
+                    ),
                     additional_outputs=[essay],
                     examples=example_questions(),
                     api_name="chat",

@@ -27,7 +27,7 @@ def unlink_citations(text: str) -> str:
 
 def checking(partial: str) -> str:
     """The verified text so far, marked as still being checked: the next sentence is held until it passes."""
-    return f"{link_citations(partial)} <em class=\"checking\">({CHECKING})</em>".strip()
+    return f'{link_citations(partial)} <em class="checking">({CHECKING})</em>'.strip()
 
 
 def cited_span(source: Source) -> tuple[int, int]:

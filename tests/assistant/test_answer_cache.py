@@ -3,10 +3,10 @@
 import asyncio
 
 import pytest
+from fakes import PromptRecorder
 
 from assistant import Answer
 from assistant.answer_cache import AnswerCache, normalise_question
-from fakes import PromptRecorder
 
 ONE = "They met in Singapore, Hanoi, and in the Demilitarized Zone [1]."  # as the verifier cites them
 TWO = "The president has met with Kim three times already [1]."
@@ -110,10 +110,13 @@ def test_the_cache_is_bounded_and_keeps_the_most_recent():
     assert cache.get(keys[1]) is None and cache.get(keys[0]) is answers[0] and len(cache) == 2
 
 
-@pytest.mark.parametrize(("a", "b", "same"), [
-    ("Who wrote this essay?", "who wrote  this essay", True),
-    ("Who wrote this essay?", "Who wrote this essay!", True),
-    ("Who wrote this essay?", "Who read this essay?", False),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("Who wrote this essay?", "who wrote  this essay", True),
+        ("Who wrote this essay?", "Who wrote this essay!", True),
+        ("Who wrote this essay?", "Who read this essay?", False),
+    ],
+)
 def test_normalised_questions(a, b, same):
     assert (normalise_question(a) == normalise_question(b)) is same

@@ -63,8 +63,9 @@ def test_console_script_and_module_entry_points(tmp_path: Path):
 @pytest.fixture
 def fake_models(monkeypatch):
     """Run the CLI on the fake chat model and the hashing embedding."""
-    import assistant.assistant as module
     from fakes import HashingEmbeddings, PromptRecorder, fake_llm
+
+    import assistant.assistant as module
 
     recorder = PromptRecorder()
 
@@ -104,7 +105,9 @@ def test_chat_keeps_history_until_cleared(fake_models, tmp_path: Path, capsys, m
         "Moon Jae-in proposed it in July [1].",
         "Kim Yo Jong is the younger sister of Kim Jong-un [1].",
     )
-    lines = iter(["Who proposed another summit?", "", "When did he propose it?", "/clear", "Who is Kim Yo Jong?", "/exit"])
+    lines = iter(
+        ["Who proposed another summit?", "", "When did he propose it?", "/clear", "Who is Kim Yo Jong?", "/exit"]
+    )
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
     assert main(["chat", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -183,7 +186,9 @@ def test_serve_publishes_its_address_while_it_runs(fake_serve, tmp_path: Path):
 
     assert main(["serve", "--port", "9123", "--data-dir", str(tmp_path)]) == 0
     published = fake_serve.app.published
-    assert published["url"] == "http://127.0.0.1:9123" and published["pid"] == os.getpid() and published["auth"] is False
+    assert (
+        published["url"] == "http://127.0.0.1:9123" and published["pid"] == os.getpid() and published["auth"] is False
+    )
     assert len(published["corpus_version"]) == 16 and "password" not in str(published)
     assert not (tmp_path / "server.json").exists() and fake_serve.app.closed
 
@@ -268,7 +273,14 @@ def test_ask_on_a_terminal_that_cannot_show_the_answer_prints_no_traceback(tmp_p
         "sys.exit(main(sys.argv[1:]))\n"
     )
     env = {"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "ascii", "PYTHONPATH": f"{tests.parent}:{tests}"}
-    out = subprocess.run([sys.executable, "-c", script, "ask", "¿Quién es Kim Yo Jong?", "--data-dir", str(tmp_path)],
-                         capture_output=True, text=True, encoding="ascii", errors="replace", env=env, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script, "ask", "¿Quién es Kim Yo Jong?", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        encoding="ascii",
+        errors="replace",
+        env=env,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert "Kim Yo Jong (???) est la s?ur de Kim Jong-un [1]." in out.stdout and "Traceback" not in out.stderr

@@ -4,6 +4,7 @@ import itertools
 import socket
 
 import pytest
+from fakes import HashingEmbeddings
 from gradio_client import Client
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
@@ -11,7 +12,6 @@ from langchain_core.messages import AIMessage
 from assistant import Assistant
 from assistant.cli import main
 from assistant.ui.app import chat, serve
-from fakes import HashingEmbeddings
 
 REPLY = "The capital of France is Paris. They met in Singapore, Hanoi, and in the Demilitarized Zone."
 QUESTION = "What is the capital of France, and where have Trump and Kim met?"

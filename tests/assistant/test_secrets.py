@@ -5,11 +5,11 @@ import logging
 import httpx
 import openai
 import pytest
+from fakes import HashingEmbeddings
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from assistant import Assistant, ModelError
 from assistant.cli import main
-from fakes import HashingEmbeddings
 
 KEY = "sk-test-secret-4b1d"
 PASSWORD = "hunter2-pass"
@@ -41,8 +41,13 @@ def _no_secrets(text: str) -> None:
     assert KEY not in text and PASSWORD not in text, text
 
 
-@pytest.mark.parametrize("model, expected", [(RefusingModel, "refused the request (AuthenticationError, HTTP 401)"),
-                                             (DownModel, "did not answer (ConnectError)")])
+@pytest.mark.parametrize(
+    "model, expected",
+    [
+        (RefusingModel, "refused the request (AuthenticationError, HTTP 401)"),
+        (DownModel, "did not answer (ConnectError)"),
+    ],
+)
 def test_model_errors_name_the_server_but_no_credentials(secret_settings, embeddings, caplog, model, expected):
     bot = Assistant(secret_settings, llm=model(messages=iter([])), embeddings=embeddings)
     with caplog.at_level(logging.DEBUG), pytest.raises(ModelError) as exc:
@@ -52,7 +57,9 @@ def test_model_errors_name_the_server_but_no_credentials(secret_settings, embedd
     _no_secrets(caplog.text)
 
 
-def test_the_cli_and_the_ui_show_a_refused_key_without_it(secret_settings, embeddings, monkeypatch, capsys, caplog, tmp_path):
+def test_the_cli_and_the_ui_show_a_refused_key_without_it(
+    secret_settings, embeddings, monkeypatch, capsys, caplog, tmp_path
+):
     import assistant.assistant as module
     from assistant.ui.app import WarmUp, chat
 

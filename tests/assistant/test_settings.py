@@ -34,7 +34,9 @@ def test_flags_override_environment(monkeypatch, tmp_path: Path):
     assert s.k == 3 and s.data_dir == tmp_path and s.chunk_size == 900
 
 
-@pytest.mark.parametrize("bad", [{"chunk_size": 100, "chunk_overlap": 100}, {"k": 0}, {"model": "  "}, {"chroma_port": 70000}])
+@pytest.mark.parametrize(
+    "bad", [{"chunk_size": 100, "chunk_overlap": 100}, {"k": 0}, {"model": "  "}, {"chroma_port": 70000}]
+)
 def test_invalid_settings_are_rejected(bad):
     with pytest.raises(ValidationError):
         Settings(**bad)

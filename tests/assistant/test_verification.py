@@ -33,8 +33,10 @@ def test_essay_sentences_are_whole_and_point_into_the_document():
     assert sentences == essay_sentences([Chunk(0, len(DOC.text))])  # stitched back, none cut at a chunk edge
     for s in sentences:
         assert DOC.text[s.start : s.end] == s.text
-    assert any(s.text.startswith("The president has met with Kim three times already") and s.text.endswith("two Koreas.")
-               for s in sentences)
+    assert any(
+        s.text.startswith("The president has met with Kim three times already") and s.text.endswith("two Koreas.")
+        for s in sentences
+    )
 
 
 @pytest.mark.parametrize(
@@ -42,14 +44,21 @@ def test_essay_sentences_are_whole_and_point_into_the_document():
     [
         ("Kim Yo Jong is the younger sister of North Korean leader Kim Jong-un.", "Who is Kim Yo Jong?"),
         ("Harry J. Kazianis is a contributor to The American Conservative.", "Who is Harry J. Kazianis?"),
-        ("The South Korean government spent $2.6 million on the Olympic delegation.", "How much did South Korea spend?"),
+        (
+            "The South Korean government spent $2.6 million on the Olympic delegation.",
+            "How much did South Korea spend?",
+        ),
         ("In July.", "When did Moon Jae-in propose another summit?"),
         ("Joseph Kim.", "Who wrote this essay?"),
         ("They met in Singapore, Hanoi and the DMZ.", "Where have Trump and Kim met?"),
-        ("Because a premature lifting of sanctions would not be an acceptable deal and would not help his election.",
-         "Why can't Trump lift the sanctions?"),
-        ("By October, he will have a good understanding of the election outcome.",
-         "Why would a late-October summit be different for Trump?"),
+        (
+            "Because a premature lifting of sanctions would not be an acceptable deal and would not help his election.",
+            "Why can't Trump lift the sanctions?",
+        ),
+        (
+            "By October, he will have a good understanding of the election outcome.",
+            "Why would a late-October summit be different for Trump?",
+        ),
     ],
 )
 def test_what_the_essay_says_is_supported(verifier, essay, claim, question):
@@ -65,10 +74,16 @@ def test_what_the_essay_says_is_supported(verifier, essay, claim, question):
         ("The Korean War began on June 25, 1950.", "When did the Korean War begin?", ""),
         ("Kim Jong-un is 67 years old.", "How old is Kim Jong-un?", "names or numbers"),
         ("The Hanoi summit cost $2.6 million.", "How much did the Hanoi summit cost?", "names or numbers"),
-        ("North Korea will make progress on denuclearization even if the U.S. keeps its sanctions.",
-         "Will North Korea denuclearize?", "negation"),
-        ("It would occur later in the campaign season, giving him more time to prepare and present his case.",
-         "Why would a late-October summit be different for Trump?", ""),
+        (
+            "North Korea will make progress on denuclearization even if the U.S. keeps its sanctions.",
+            "Will North Korea denuclearize?",
+            "negation",
+        ),
+        (
+            "It would occur later in the campaign season, giving him more time to prepare and present his case.",
+            "Why would a late-October summit be different for Trump?",
+            "",
+        ),
     ],
 )
 def test_what_the_essay_does_not_say_is_not(verifier, essay, claim, question, why):
@@ -99,9 +114,12 @@ def test_declines_are_recognised():
     ("answer", "restates"),
     [
         ("The Singapore summit was held in Singapore [3].", True),
-        ("The new proposals contained \"new proposals\" [2].", True),
+        ('The new proposals contained "new proposals" [2].', True),
         ("They met in Singapore, Hanoi and the DMZ.", False),
-        ("No, a summit would not help Trump win the November election.", False),  # a yes/no answer may reuse the question
+        (
+            "No, a summit would not help Trump win the November election.",
+            False,
+        ),  # a yes/no answer may reuse the question
     ],
 )
 def test_an_answer_that_only_restates_the_question_is_caught(answer, restates):

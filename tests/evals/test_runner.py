@@ -4,13 +4,13 @@ import json
 from pathlib import Path
 
 import pytest
+from fakes import HashingEmbeddings, fake_llm
 
 from assistant.evals.dataset import DatasetError, EvalItem, load_dataset, validate_dataset
-from assistant.index.documents import default_essay_path, load_document
-from assistant.evals.runner import run_eval
 from assistant.evals.gate import check, make_baseline
 from assistant.evals.report import markdown_report
-from fakes import HashingEmbeddings, fake_llm
+from assistant.evals.runner import run_eval
+from assistant.index.documents import default_essay_path, load_document
 
 ESSAY_TEXT = load_document(default_essay_path()).text
 MET = EvalItem(
@@ -19,10 +19,14 @@ MET = EvalItem(
     answerable=True,
     reference_answer="In Singapore, Hanoi and the Demilitarized Zone.",
     required_facts=[["Singapore"], ["Hanoi"], ["DMZ", "Demilitari[sz]ed Zone"]],
-    supporting_quotes=["The president has met with Kim three times already, in Singapore, Hanoi, and in the Demilitarized Zone that separates the two Koreas."],
+    supporting_quotes=[
+        "The president has met with Kim three times already, in Singapore, Hanoi, and in the Demilitarized Zone that separates the two Koreas."
+    ],
     required=True,
 )
-WAR = EvalItem(id="t-war", question="When did the Korean War begin?", answerable=False, reference_answer="The essay does not say.")
+WAR = EvalItem(
+    id="t-war", question="When did the Korean War begin?", answerable=False, reference_answer="The essay does not say."
+)
 
 
 def test_bundled_dataset_is_valid():
@@ -35,8 +39,17 @@ def test_validator_catches_each_kind_of_problem():
     bad = [
         MET,
         EvalItem(id="t-met", question="dup", answerable=False, reference_answer="x"),
-        EvalItem(id="t-q", question="Q?", answerable=True, reference_answer="x", required_facts=[["("]], supporting_quotes=["not in the essay at all"]),
-        EvalItem(id="t-h", question="Q?", answerable=False, reference_answer="x", history=[{"role": "bot", "content": "hi"}]),
+        EvalItem(
+            id="t-q",
+            question="Q?",
+            answerable=True,
+            reference_answer="x",
+            required_facts=[["("]],
+            supporting_quotes=["not in the essay at all"],
+        ),
+        EvalItem(
+            id="t-h", question="Q?", answerable=False, reference_answer="x", history=[{"role": "bot", "content": "hi"}]
+        ),
     ]
     problems = " | ".join(validate_dataset(bad, ESSAY_TEXT))
     for expected in ["duplicate id", "not verbatim", "bad pattern", "role (user/assistant)"]:
@@ -55,10 +68,14 @@ def run(settings, *replies, items=(MET, WAR)):
 
 
 def test_a_good_run_scores_and_passes(settings):
-    report = run(settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].", "The essay does not say.")
+    report = run(
+        settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].", "The essay does not say."
+    )
     met, war = report["items"]
     assert met["passed"] and met["facts_found"] == 3 and met["citations"]["valid"] == 1.0
-    assert met["citations"]["supports_quote"] == 1.0 and met["groundedness"] == 1.0 and met["sentence_holds_quote"] == 1.0
+    assert (
+        met["citations"]["supports_quote"] == 1.0 and met["groundedness"] == 1.0 and met["sentence_holds_quote"] == 1.0
+    )
     assert war["passed"] and war["refused"]
     agg = report["aggregate"]
     assert agg["answerable_accuracy"] == 1.0 and agg["refusal_recall"] == 1.0 and agg["refusal_precision"] == 1.0
@@ -68,7 +85,9 @@ def test_a_good_run_scores_and_passes(settings):
 
 
 def test_false_refusals_and_answered_unanswerables_fail(settings):
-    answered = "If a summit takes place in late October, Trump might sign a declaration to officially end the Korean War."
+    answered = (
+        "If a summit takes place in late October, Trump might sign a declaration to officially end the Korean War."
+    )
     report = run(settings, "The essay does not say.", answered)
     met, war = report["items"]
     assert not met["passed"] and met["refused"]
@@ -79,14 +98,22 @@ def test_false_refusals_and_answered_unanswerables_fail(settings):
 
 
 def test_the_final_answer_is_scored_after_the_grounding_gate(settings):
-    report = run(settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].", "The Korean War began on June 25, 1950.")
+    report = run(
+        settings,
+        "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].",
+        "The Korean War began on June 25, 1950.",
+    )
     war = report["items"][1]
     assert war["grounded"] is False and war["answer"] == "The essay does not say." and war["passed"]
 
 
 def test_a_crash_is_recorded_and_fails_the_gate(settings):
-    baseline = make_baseline(run(settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].", "The essay does not say."))
-    crashed = run(settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].")  # no reply left for item 2
+    baseline = make_baseline(
+        run(settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].", "The essay does not say.")
+    )
+    crashed = run(
+        settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3]."
+    )  # no reply left for item 2
     assert "crashed" in crashed["items"][1]
     assert any("crashed" in f for f in check(crashed, baseline))
 

@@ -1,8 +1,8 @@
 import pytest
+from fakes import ESSAY
 
 from assistant.index.chunking import split_document
 from assistant.index.documents import load_document, parse_document
-from fakes import ESSAY
 
 
 @pytest.mark.parametrize("size, overlap", [(200, 40), (400, 80), (800, 150), (1500, 300)])
@@ -25,7 +25,7 @@ def test_chunks_end_at_sentence_boundaries_and_overlap():
     chunks = split_document(doc, chunk_size=300, chunk_overlap=120)
     for c in chunks:
         at_paragraph_end = doc.text[c.end : c.end + 2] in ("\n\n", "")
-        assert c.text[-1] in ".?!”\"’)" or at_paragraph_end, c.text[-40:]
+        assert c.text[-1] in '.?!”"’)' or at_paragraph_end, c.text[-40:]
     overlapping = [a for a, b in zip(chunks, chunks[1:]) if b.start < a.end]
     assert overlapping, "long paragraphs split by sentence should overlap"
 

@@ -1,10 +1,10 @@
 from pathlib import Path
 
 import pytest
+from fakes import ESSAY
 
 from assistant import DocumentError
 from assistant.index.documents import default_essay_path, load_document, parse_document
-from fakes import ESSAY
 
 
 def test_essay_header_becomes_metadata():

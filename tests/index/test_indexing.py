@@ -1,10 +1,9 @@
 from pathlib import Path
 
 import pytest
+from fakes import ESSAY, HashingEmbeddings
 
 from assistant import Assistant, StoreError
-from fakes import ESSAY
-from fakes import HashingEmbeddings
 
 
 def test_indexing_twice_gives_the_same_count(settings, embeddings):
@@ -83,13 +82,18 @@ def test_collection_uses_cosine_space(settings, embeddings):
     assert config["hnsw"]["space"] == "cosine"
 
 
-def test_a_second_process_cannot_write_to_the_embedded_store_and_gets_a_clear_error(settings, embeddings, tmp_path: Path):
+def test_a_second_process_cannot_write_to_the_embedded_store_and_gets_a_clear_error(
+    settings, embeddings, tmp_path: Path
+):
     import subprocess
     import sys
     import textwrap
 
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time
             from pathlib import Path
             from assistant import Settings
@@ -97,7 +101,8 @@ def test_a_second_process_cannot_write_to_the_embedded_store_and_gets_a_clear_er
             make_client(Settings(data_dir=Path({str(settings.data_dir)!r})))
             print("holding", flush=True)
             time.sleep(60)
-        """)],
+        """),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

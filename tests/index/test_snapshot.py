@@ -30,7 +30,11 @@ def _lose_vectors(copy: Path) -> None:
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -55,7 +59,10 @@ def holder(settings, tmp_path: Path):
             time.sleep(120)
         """)
         proc = subprocess.Popen(
-            [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env={"PYTHONPATH": f"{TESTS.parent}:{TESTS}", "PATH": "/usr/bin:/bin"}
+            [sys.executable, "-c", code],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={"PYTHONPATH": f"{TESTS.parent}:{TESTS}", "PATH": "/usr/bin:/bin"},
         )
         procs.append(proc)
         line = proc.stdout.readline().split()
@@ -93,7 +100,11 @@ def test_an_answering_process_uses_a_snapshot_of_a_held_store(holder, settings, 
 def test_a_held_empty_store_is_indexed_only_in_the_copy(holder, settings, embeddings):
     holder(index=False)
     before = _digest(settings.resolved_chroma_path)
-    bot = Assistant(settings, embeddings=embeddings, llm=fake_llm("They met in Singapore, Hanoi, and in the Demilitarized Zone [3]."))
+    bot = Assistant(
+        settings,
+        embeddings=embeddings,
+        llm=fake_llm("They met in Singapore, Hanoi, and in the Demilitarized Zone [3]."),
+    )
     assert "Singapore" in bot.ask("Where have Trump and Kim met?").text
     assert bot.chunk_count > 0
     assert _digest(settings.resolved_chroma_path) == before

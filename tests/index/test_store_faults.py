@@ -5,9 +5,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from fakes import ESSAY, HashingEmbeddings
 
 from assistant import Assistant, StoreError
-from fakes import ESSAY, HashingEmbeddings
 
 
 def _collections(bot: Assistant) -> list[str]:
@@ -142,14 +142,24 @@ def test_a_store_from_before_generations_is_adopted(settings, embeddings):
     from assistant.index.store import make_client
 
     legacy = make_client(settings).create_collection(
-        "essays", metadata={"embedding": embeddings.name}, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        "essays",
+        metadata={"embedding": embeddings.name},
+        configuration={"hnsw": {"space": "cosine"}},
+        embedding_function=None,
     )
-    legacy.add(ids=["a"], embeddings=[embeddings.embed_query("Hanoi")], documents=["Hanoi"],
-               metadatas=[{"doc_id": "old", "start": 0, "end": 5}])
+    legacy.add(
+        ids=["a"],
+        embeddings=[embeddings.embed_query("Hanoi")],
+        documents=["Hanoi"],
+        metadatas=[{"doc_id": "old", "start": 0, "end": 5}],
+    )
     bot = Assistant(settings, embeddings=embeddings)
     assert bot.chunk_count == 1 and isinstance(bot._store._collection, chromadb.Collection)
     bot.index(progress=False)
-    assert "essays" not in _collections(bot) and {c.doc_id for c in bot._retriever.chunks} == {"old", "another-us-north-korea-summit"}
+    assert "essays" not in _collections(bot) and {c.doc_id for c in bot._retriever.chunks} == {
+        "old",
+        "another-us-north-korea-summit",
+    }
 
 
 def test_a_reader_follows_a_switch_made_by_another_writer(settings, embeddings, tmp_path: Path):

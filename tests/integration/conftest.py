@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from real import real_settings
 
 from assistant import Assistant
-from real import real_settings
 
 
 def pytest_collection_modifyitems(items):
@@ -48,7 +48,16 @@ def chroma_server(tmp_path_factory):
     port = _free_port()
     log = open(tmp_path_factory.mktemp("chroma-log") / "server.log", "wb")
     proc = subprocess.Popen(
-        [chroma, "run", "--path", str(tmp_path_factory.mktemp("chroma-server")), "--host", "127.0.0.1", "--port", str(port)],
+        [
+            chroma,
+            "run",
+            "--path",
+            str(tmp_path_factory.mktemp("chroma-server")),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=os.environ | {"ANONYMIZED_TELEMETRY": "False"},
@@ -116,7 +125,9 @@ def llama_server(tmp_path_factory):
     model = ensure_model_file(Settings().cache_dir)
     port = _free_port()
     log = open(tmp_path_factory.mktemp("llama-log") / "server.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-c", SERVE_MODEL, str(model), str(port)], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVE_MODEL, str(model), str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/v1/models", 180, proc)
         yield f"http://127.0.0.1:{port}/v1"

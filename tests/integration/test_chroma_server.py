@@ -2,11 +2,9 @@
 
 import re
 
-import pytest
-
-from assistant import Assistant
 from real import real_settings
 
+from assistant import Assistant
 
 
 def test_index_and_ask_against_a_chroma_server(chroma_server, tmp_path):

@@ -6,11 +6,10 @@ import time
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
+from real import real_settings
 
 from assistant.models.engine import EngineConfig, LocalEngine
 from assistant.models.model_file import ensure_model_file
-from real import real_settings
-
 
 SYSTEM = [
     {
@@ -29,18 +28,30 @@ def model_path(tmp_path_factory):
 
 
 def _engine(model_path, slot_dir, slots=2) -> LocalEngine:
-    return LocalEngine(EngineConfig(model_path, n_ctx=1024, slots=slots, n_threads=2, n_threads_batch=2, slot_dir=str(slot_dir)))
+    return LocalEngine(
+        EngineConfig(model_path, n_ctx=1024, slots=slots, n_threads=2, n_threads_batch=2, slot_dir=str(slot_dir))
+    )
 
 
 def _chat(engine: LocalEngine, max_tokens=24) -> ChatOpenAI:
-    return ChatOpenAI(model="local", base_url=engine.base_url, api_key=engine.api_key, temperature=0.0,
-                      max_tokens=max_tokens, max_retries=0)
+    return ChatOpenAI(
+        model="local",
+        base_url=engine.base_url,
+        api_key=engine.api_key,
+        temperature=0.0,
+        max_tokens=max_tokens,
+        max_retries=0,
+    )
 
 
 def _ask(engine: LocalEngine, slot: int) -> tuple[str, int]:
     """The answer, and how many prompt tokens the slot had cached already."""
-    body = {"messages": [*SYSTEM, {"role": "user", "content": QUESTION}], "max_tokens": 24, "temperature": 0.0,
-            "id_slot": slot}
+    body = {
+        "messages": [*SYSTEM, {"role": "user", "content": QUESTION}],
+        "max_tokens": 24,
+        "temperature": 0.0,
+        "id_slot": slot,
+    }
     out = engine._post("/v1/chat/completions", body)
     return out["choices"][0]["message"]["content"], out["timings"]["cache_n"]
 
@@ -146,6 +157,11 @@ def test_the_server_listens_on_loopback_and_wants_its_key(model_path, tmp_path):
     engine = _engine(model_path, tmp_path, slots=1)
     assert engine.root_url.startswith("http://127.0.0.1:")
     assert httpx.get(engine.root_url + "/slots").status_code == 401
-    assert httpx.post(engine.base_url + "/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]}).status_code == 401
+    assert (
+        httpx.post(
+            engine.base_url + "/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]}
+        ).status_code
+        == 401
+    )
     assert len(engine.slots()) == 1
     engine.close()

@@ -5,12 +5,12 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from real import real_settings
 
 from assistant.evals.dataset import load_dataset
-from assistant.evals.runner import run_eval
 from assistant.evals.gate import check
 from assistant.evals.report import summary_table, write_reports
-from real import real_settings
+from assistant.evals.runner import run_eval
 
 pytestmark = pytest.mark.eval
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -19,7 +19,13 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 def test_eval_suite_holds_the_baseline(tmp_path):
     report = run_eval(load_dataset(), real_settings(tmp_path), progress=False)
     json_path, _ = write_reports(report, ARTIFACTS, "eval")
-    baseline = json.loads(resources.files("assistant.evals").joinpath("data", "baseline.json").read_text(encoding="utf-8"))
-    print(summary_table({"baseline": baseline["aggregate"] | {"passed": "-", "items": "-"}, "this run": report["aggregate"]}))
+    baseline = json.loads(
+        resources.files("assistant.evals").joinpath("data", "baseline.json").read_text(encoding="utf-8")
+    )
+    print(
+        summary_table(
+            {"baseline": baseline["aggregate"] | {"passed": "-", "items": "-"}, "this run": report["aggregate"]}
+        )
+    )
     failures = check(report, baseline)
     assert not failures, f"eval regressed (report: {json_path}):\n" + "\n".join(failures)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from assistant import Assistant
 from conftest import _free_port
 from fakes import HashingEmbeddings, fake_llm
 from real import real_settings
+
+from assistant import Assistant
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "feedback-marker-7f3a"

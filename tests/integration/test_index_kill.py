@@ -9,12 +9,11 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
+from real import real_settings
 
 from assistant import Assistant
 from assistant.index.chunking import split_document
 from assistant.index.documents import default_essay_path, load_document
-from real import real_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRESS = re.compile(r"Embedding:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)")
@@ -27,7 +26,9 @@ def _cli(*args: str) -> list[str]:
 def test_kill_9_while_indexing_a_big_corpus_keeps_the_old_index(tmp_path):
     env = os.environ | {"PYTHONPATH": str(ROOT)}
     data = tmp_path / "data"
-    subprocess.run(_cli("index", "--data-dir", str(data)), check=True, cwd=ROOT, env=env, timeout=300, capture_output=True)
+    subprocess.run(
+        _cli("index", "--data-dir", str(data)), check=True, cwd=ROOT, env=env, timeout=300, capture_output=True
+    )
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -35,8 +36,13 @@ def test_kill_9_while_indexing_a_big_corpus_keeps_the_old_index(tmp_path):
     for i in range(150):  # about 3,000 chunks: far more than can be embedded between two progress updates
         (corpus / f"copy-{i:03d}.txt").write_text(f"Copy {i}\n\n{essay * 3}", encoding="utf-8")
 
-    indexer = subprocess.Popen(_cli("index", str(corpus), "--data-dir", str(data)), cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    indexer = subprocess.Popen(
+        _cli("index", str(corpus), "--data-dir", str(data)),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     seen: list[tuple[int, int]] = []
 
     def watch() -> None:
@@ -60,8 +66,12 @@ def test_kill_9_while_indexing_a_big_corpus_keeps_the_old_index(tmp_path):
 
     bot = Assistant(real_settings(data))
     settings = bot.settings
-    expected = {c.id for c in split_document(load_document(default_essay_path()), chunk_size=settings.chunk_size,
-                                             chunk_overlap=settings.chunk_overlap)}
+    expected = {
+        c.id
+        for c in split_document(
+            load_document(default_essay_path()), chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
+        )
+    }
     assert {c.id for c in bot._retriever.chunks} == expected
     assert bot.chunk_count == len(expected)
     passages = bot._retriever.search("Where have Trump and Kim met?", 4)

@@ -11,15 +11,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_twenty_sessions_of_three_questions(tmp_path):
     subprocess.run(
         [sys.executable, "-m", "benchmarks.load", "--sessions", "20", "--timeout", "2400", "--out-dir", str(tmp_path)],
-        check=True, timeout=2700, cwd=ROOT, env=os.environ | {"PYTHONPATH": str(ROOT)},
+        check=True,
+        timeout=2700,
+        cwd=ROOT,
+        env=os.environ | {"PYTHONPATH": str(ROOT)},
     )
     report = json.loads((tmp_path / "load.json").read_text(encoding="utf-8"))
     assert report["errors"] == []

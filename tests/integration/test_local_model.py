@@ -5,13 +5,11 @@ import re
 import subprocess
 import sys
 
-import pytest
 from pytest_socket import enable_socket, socket_allow_hosts
-
-from assistant.index.documents import default_essay_path, load_document
-from assistant import Answer, Assistant
 from real import real_settings
 
+from assistant import Answer, Assistant
+from assistant.index.documents import default_essay_path, load_document
 
 
 def test_where_have_they_met_is_answered_and_cited(bot):
@@ -68,7 +66,9 @@ def test_cli_ask_json(tmp_path):
     data = json.loads(out.stdout)
     assert "American Conservative" in data["text"]
     source = data["sources"][0]
-    assert {"citation", "text", "doc_id", "start", "end", "score", "cited_text", "cited_start", "cited_end"} <= set(source)
+    assert {"citation", "text", "doc_id", "start", "end", "score", "cited_text", "cited_start", "cited_end"} <= set(
+        source
+    )
     essay = load_document(default_essay_path()).text
     assert essay[source["cited_start"] : source["cited_end"]] == source["cited_text"]
     assert "American Conservative" in source["cited_text"]

@@ -1,14 +1,13 @@
 """Nothing leaves the machine by default: only loopback connections while serving and evaluating."""
 
-import pytest
+from conftest import _free_port
 from gradio_client import Client
 from pytest_socket import enable_socket, socket_allow_hosts
+from real import real_settings
 
 from assistant import Assistant
 from assistant.evals.dataset import load_dataset
 from assistant.evals.runner import run_eval
-from conftest import _free_port
-from real import real_settings
 
 LOOPBACK = ["127.0.0.1", "::1", "localhost"]
 

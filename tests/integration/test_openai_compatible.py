@@ -5,10 +5,9 @@ import subprocess
 import sys
 
 import pytest
-
-from assistant import Assistant, Answer, ModelError
 from real import real_settings
 
+from assistant import Answer, Assistant, ModelError
 
 
 @pytest.fixture
@@ -43,8 +42,19 @@ def test_a_down_server_is_a_clear_error_in_the_api_and_the_cli(tmp_path, monkeyp
         Assistant(settings).ask("Who is Kim Yo Jong?")
 
     out = subprocess.run(
-        [sys.executable, "-m", "assistant", "ask", "Who is Kim Yo Jong?", "--model", "openai:qwen", "--base-url", closed,
-         "--data-dir", str(tmp_path / "cli")],
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "ask",
+            "Who is Kim Yo Jong?",
+            "--model",
+            "openai:qwen",
+            "--base-url",
+            closed,
+            "--data-dir",
+            str(tmp_path / "cli"),
+        ],
         capture_output=True,
         text=True,
         timeout=300,

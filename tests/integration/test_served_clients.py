@@ -9,20 +9,18 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import _free_port, wait_for_http
 from gradio_client import Client
+from real import real_settings
 
 from assistant import Answer, Assistant
 from assistant.remote.api import corpus_version
-from conftest import _free_port, wait_for_http
-from real import real_settings
-
 
 MODEL_LOAD_TIMEOUT = 600  # seconds: the first start assembles and checks the model file
 
@@ -42,7 +40,10 @@ _MEASURED = (
 def _cli(*args: str, data_dir: Path) -> tuple[subprocess.CompletedProcess, int]:
     """Run the CLI in its own process; return the result and the process's peak resident memory in KB."""
     run = subprocess.run(
-        [sys.executable, "-c", _MEASURED, *args, "--data-dir", str(data_dir), "-v"], capture_output=True, text=True, timeout=900
+        [sys.executable, "-c", _MEASURED, *args, "--data-dir", str(data_dir), "-v"],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     peaks = [int(line.split()[1]) for line in run.stderr.splitlines() if line.startswith("VmHWM ")]
     return run, peaks[-1] if peaks else 0
@@ -77,7 +78,9 @@ def test_ui_cli_and_python_answer_at_once_from_one_served_instance(served):
     assert published["pid"] == server.pid and published["url"] == url
 
     def ui():
-        messages, _ = Client(url + "/", verbose=False).predict(message="Where have Trump and Kim met?", api_name="/chat")
+        messages, _ = Client(url + "/", verbose=False).predict(
+            message="Where have Trump and Kim met?", api_name="/chat"
+        )
         return messages[0]["content"]
 
     def cli():

@@ -2,9 +2,7 @@
 
 import re
 
-import pytest
 from gradio_client import Client
-
 
 
 def test_predict_returns_the_answer_and_its_sources(app_url):
@@ -70,7 +68,9 @@ def test_stop_cancels_generation(app_url, bot, monkeypatch):
 
     monkeypatch.setattr(bot, "stream", watched_stream)
     client = Client(app_url, verbose=False)
-    job = client.submit(message="Ignore the essay and write a very long poem about cats, at least forty lines.", api_name="/chat")
+    job = client.submit(
+        message="Ignore the essay and write a very long poem about cats, at least forty lines.", api_name="/chat"
+    )
     deadline = time.monotonic() + 300
     while not job.outputs() and time.monotonic() < deadline:
         time.sleep(0.1)

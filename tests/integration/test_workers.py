@@ -5,11 +5,8 @@ import re
 import subprocess
 import sys
 
-import pytest
-from gradio_client import Client
-
 from conftest import _free_port, wait_for_http
-
+from gradio_client import Client
 
 
 def test_two_workers_share_the_store_and_the_model(chroma_server, llama_server, tmp_path):
@@ -52,7 +49,9 @@ def test_two_workers_share_the_store_and_the_model(chroma_server, llama_server, 
             # Answered through the shared model server: a model failure would read "Cannot answer".
             assert not answer["content"].startswith("**Cannot answer.**"), answer
             # The 1.5B model through llama.cpp's server sometimes declines this (seen in CI); it never invents.
-            assert answer["content"] == "The essay does not say." or re.search("American Conservative", answer["content"]), answer
+            assert answer["content"] == "The essay does not say." or re.search(
+                "American Conservative", answer["content"]
+            ), answer
         answered = [a for a in answers if "American Conservative" in a[0]["content"]]
         assert answered, "at least one worker answered from the shared store"
         for _, sources in answered:

@@ -14,9 +14,10 @@ def test_the_embedded_server_is_loopback_only_with_a_key_and_one_context_per_slo
 
 
 def test_the_ui_serves_one_answer_per_slot(settings, embeddings):
+    from fakes import fake_llm
+
     from assistant import Assistant
     from assistant.ui.app import build_app
-    from fakes import fake_llm
 
     bot = Assistant(settings.model_copy(update={"slots": 3}), llm=fake_llm("x"), embeddings=embeddings)
     bot.ensure_index()

@@ -2,12 +2,12 @@
 
 import httpx
 import pytest
+from fakes import HashingEmbeddings
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from assistant import Assistant, ModelError, StoreError
 from assistant.index.embeddings import make_embeddings
 from assistant.models.chat import make_chat_model, unreachable
-from fakes import HashingEmbeddings
 
 
 class DownModel(GenericFakeChatModel):
@@ -35,7 +35,10 @@ def test_the_ui_shows_a_down_model_as_a_message(settings, embeddings):
     bot = Assistant(remote, llm=DownModel(messages=iter([])), embeddings=embeddings)
     bot.ensure_index()
     *_, (reply, _) = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
-    assert reply["content"].startswith("**Cannot answer.** The model is not available:") and "did not answer" in reply["content"]
+    assert (
+        reply["content"].startswith("**Cannot answer.** The model is not available:")
+        and "did not answer" in reply["content"]
+    )
 
 
 def test_a_local_engine_that_stops_or_refuses_gets_its_own_message(settings, embeddings):
@@ -67,9 +70,23 @@ def test_provider_models_get_timeouts_and_retries(settings, monkeypatch):
         return GenericFakeChatModel(messages=iter([]))
 
     monkeypatch.setattr("langchain.chat_models.init_chat_model", fake_init)
-    s = settings.model_copy(update={"model": "openai:qwen", "base_url": "http://127.0.0.1:8080/v1", "request_timeout": 5.0, "max_retries": 1})
+    s = settings.model_copy(
+        update={
+            "model": "openai:qwen",
+            "base_url": "http://127.0.0.1:8080/v1",
+            "request_timeout": 5.0,
+            "max_retries": 1,
+        }
+    )
     make_chat_model(s)
-    assert seen == {"name": "openai:qwen", "temperature": 0.0, "max_tokens": 320, "timeout": 5.0, "max_retries": 1, "base_url": "http://127.0.0.1:8080/v1"}
+    assert seen == {
+        "name": "openai:qwen",
+        "temperature": 0.0,
+        "max_tokens": 320,
+        "timeout": 5.0,
+        "max_retries": 1,
+        "base_url": "http://127.0.0.1:8080/v1",
+    }
 
 
 def test_provider_embeddings_through_init_embeddings(settings, monkeypatch):

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fakes import fake_llm
 
 from assistant import Answer, Assistant, InvalidInput, ModelError, ServerError, Source
 from assistant.cli import main
-from assistant.remote.client import LoginRefused, _dataclass_from, answer_from_dict
 from assistant.remote.address import ServerAddress, find_server, publish
-from fakes import fake_llm
+from assistant.remote.client import LoginRefused, _dataclass_from, answer_from_dict
 
 TESTS = Path(__file__).resolve().parents[2]
 MET = "They met in Singapore, Hanoi, and in the Demilitarized Zone [1]."  # as verified: cites the essay sentence
@@ -57,7 +57,9 @@ def served(make_assistant):
     def start(*replies: str, auth=None, llm=None):
         from assistant.ui.app import serve
 
-        bot = make_assistant(WARM_UP, *replies, answer_cache=0)  # the UI's warm-up asks first; every call reaches the model
+        bot = make_assistant(
+            WARM_UP, *replies, answer_cache=0
+        )  # the UI's warm-up asks first; every call reaches the model
         bot.ensure_index()
         recording = Recording(bot)
         port = _free_port()
@@ -332,7 +334,10 @@ def test_served_process_publishes_answers_cli_processes_and_cleans_up(tmp_path: 
     port, data = _free_port(), tmp_path / "data"
     server = subprocess.Popen(
         [sys.executable, "-c", _FAKE_CLI, "serve", "--port", str(port), "--data-dir", str(data)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         assert "is running at" in server.stdout.readline()
@@ -340,13 +345,19 @@ def test_served_process_publishes_answers_cli_processes_and_cleans_up(tmp_path: 
         assert published["pid"] == server.pid and published["url"] == f"http://127.0.0.1:{port}"
         asked = subprocess.run(
             [sys.executable, "-c", _FAKE_CLI, "ask", "Who is Kim Yo Jong?", "--fail-local", "--data-dir", str(data)],
-            env=env, capture_output=True, text=True, timeout=120,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert asked.returncode == 0, asked.stderr
         assert asked.stdout.startswith(SISTER) and asked.stderr == ""
         local = subprocess.run(  # --local answers from a snapshot: the server holds the store
             [sys.executable, "-c", _FAKE_CLI, "ask", "Who is Kim Yo Jong?", "--local", "--data-dir", str(data)],
-            env=env, capture_output=True, text=True, timeout=120,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert local.returncode == 0 and local.stdout == asked.stdout, local.stderr
         assert local.stderr.count("\n") == 1 and "read-only snapshot" in local.stderr

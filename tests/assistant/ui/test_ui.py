@@ -4,11 +4,11 @@ import json
 import re
 
 import pytest
-
-from assistant.ui.rendering import SOURCES_TITLE, essay_html, link_citations, sources_markdown, unlink_citations
-from assistant.ui.feedback import FeedbackLog, feedback_to_cases
-from assistant.ui.app import answer_messages, chat, example_questions, history_for_model
 from fakes import fake_llm
+
+from assistant.ui.app import answer_messages, chat, example_questions, history_for_model
+from assistant.ui.feedback import FeedbackLog, feedback_to_cases
+from assistant.ui.rendering import SOURCES_TITLE, essay_html, link_citations, sources_markdown, unlink_citations
 
 
 @pytest.fixture
@@ -22,7 +22,9 @@ def ui_bot(make_assistant):
 
 
 def test_chat_streams_then_ends_with_answer_sources_and_highlighted_essay(ui_bot):
-    bot, doc = ui_bot("They met in Singapore, Hanoi, and in the Demilitarized Zone [3]. Kim Yo Jong is his younger sister.")
+    bot, doc = ui_bot(
+        "They met in Singapore, Hanoi, and in the Demilitarized Zone [3]. Kim Yo Jong is his younger sister."
+    )
     outputs = list(chat(bot, "Where have Trump and Kim met?", [], doc))
     partials, (messages, essay) = outputs[:-1], outputs[-1]
     assert [p for p, _ in partials] == [  # the held sentence shows as being checked
@@ -37,7 +39,9 @@ def test_chat_streams_then_ends_with_answer_sources_and_highlighted_essay(ui_bot
     assert answer["content"].endswith('<a href="#cite-2" class="cite-link">[2]</a>.')
     assert sources["metadata"]["title"] == SOURCES_TITLE
     assert "<strong>The president has met with Kim three times already, in Singapore, Hanoi" in sources["content"]
-    cited = re.search(r'<span id="cite-1" class="cite-anchor"></span><mark class="cited" data-cites="1"[^>]*>([^<]*)</mark>', essay)
+    cited = re.search(
+        r'<span id="cite-1" class="cite-anchor"></span><mark class="cited" data-cites="1"[^>]*>([^<]*)</mark>', essay
+    )
     assert cited.group(1).startswith("The president has met with Kim three times")  # the sentence, not the passage
     assert '<span class="passage" data-cites="1">' in essay  # the rest of its passage, lightly shaded
 
@@ -110,7 +114,10 @@ def test_essay_html_escapes_and_marks_overlapping_spans():
     from assistant.answer import Source
 
     text = "A <b>bold</b> claim. Second sentence. Third."
-    sources = [Source(1, "", "d", "t", 0, 37, 1.0, "Second sentence.", 21, 37), Source(2, "", "d", "t", 0, 20, 1.0, "", 0, 20)]
+    sources = [
+        Source(1, "", "d", "t", 0, 37, 1.0, "Second sentence.", 21, 37),
+        Source(2, "", "d", "t", 0, 20, 1.0, "", 0, 20),
+    ]
     out = essay_html("T & co", text, sources)
     assert "&lt;b&gt;bold&lt;/b&gt;" in out and "T &amp; co" in out
     assert '<mark class="cited" data-cites="2" title="cited as [2]">A &lt;b&gt;bold&lt;/b&gt; claim.</mark>' in out
@@ -158,7 +165,9 @@ def test_a_decline_lists_the_closest_passages_with_the_sentence_nearest_the_ques
 
     text = "Kim met Trump in Hanoi. Trump might sign a declaration to end the Korean War."
     passage = Source(4, text, "essay", "", 10, 10 + len(text), 0.5, text[24:], 34, 10 + len(text))
-    answer = Answer("The essay does not say.", [], "Which war might Trump end?", "Which war might Trump end?", closest=[passage])
+    answer = Answer(
+        "The essay does not say.", [], "Which war might Trump end?", "Which war might Trump end?", closest=[passage]
+    )
     markdown = sources_markdown(answer)
     assert markdown.startswith("The essay does not answer this directly. The closest passages:")
     assert '<a href="#cite-4" class="cite-link">[4]</a> Kim met Trump in Hanoi. <strong>Trump might sign' in markdown
