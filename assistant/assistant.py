@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -20,11 +21,12 @@ from langchain_core.runnables import Runnable, RunnableGenerator, RunnablePassth
 from assistant.answer import CLOSEST, Answer, AnswerCheck
 from assistant.answer_cache import KEY_SETTINGS, AnswerCache, cached_astream, cached_stream
 from assistant.chain import Chain, build_chain
+from assistant.index.chunking import Chunk
 from assistant.index.documents import Document, DocumentError, load_document
 from assistant.index.embeddings import MiniLMEmbeddings, make_embeddings
 from assistant.index.indexing import IndexReport, index_paths
 from assistant.index.search import HybridRetriever, Passage
-from assistant.index.store import StoreInUse, open_store
+from assistant.index.store import ChunkStore, StoreInUse, open_store
 from assistant.inputs import clean_question, normalise_history
 from assistant.models.chat import describe_refused, describe_unreachable, make_chat_model, refused, unreachable
 from assistant.prompts import Prompts
@@ -126,6 +128,22 @@ class Assistant:
     def chunk_count(self) -> int:
         return self._store.count()
 
+    @property
+    def chunks(self) -> list[Chunk]:
+        """Every indexed chunk, in store order: what search ranks and the verifier reads."""
+        return self._retriever.chunks
+
+    @property
+    def corpus_version(self) -> str:
+        """A short hash of the indexed chunks' ids (content hashes): equal versions hold the same text."""
+        ids = sorted(c.id for c in self._retriever.chunks)
+        return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+
+    @property
+    def store(self) -> ChunkStore:
+        """The Chroma store behind this assistant, for tools that check or repair it."""
+        return self._store
+
     def documents(self) -> list[Document]:
         """The indexed documents, re-read from their files for display; stale ones are left out."""
         first_chunk = {}
@@ -160,6 +178,17 @@ class Assistant:
 
         answer = RunnableGenerator(verified)
         return (parts.prepare | RunnablePassthrough.assign(answer=answer)).with_config(run_name="essay_assistant")
+
+    @property
+    def chat_model(self) -> BaseChatModel:
+        """The chat model that writes answers (loaded on first use), for benchmarks that call it directly."""
+        return self._parts().llm
+
+    def prepared_prompt(self, question: str, history: list[dict] | None = None) -> list[BaseMessage]:
+        """The messages the chat model receives for ``question``: condensed, retrieved and filled in, unverified."""
+        parts = self._parts()
+        prepared = parts.prepare.invoke(self._inputs(question, history))
+        return self._keep_prefix(prepared, parts.prompt.invoke(prepared))
 
     def _parts(self) -> Chain:
         with self._chain_lock:  # a UI warms up in the background while the first request may arrive

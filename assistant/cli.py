@@ -323,7 +323,6 @@ def _cmd_feedback(args, settings: Settings) -> int:
 def _cmd_serve(args, settings: Settings) -> int:
     from assistant.assistant import Assistant
     from assistant.remote.address import ServerAddress, local_url, publish, unpublish
-    from assistant.remote.api import corpus_version
     from assistant.ui.app import serve
 
     auth = settings.login  # ESSAY_ASSISTANT_AUTH, unless --auth says otherwise
@@ -337,7 +336,7 @@ def _cmd_serve(args, settings: Settings) -> int:
         log.warning("serving on %s without --auth: anyone who can reach this address can use it", args.host)
     bot = Assistant(settings)
     bot.ensure_index()
-    address = ServerAddress(local_url(args.host, args.port), os.getpid(), corpus_version(bot), auth is not None)
+    address = ServerAddress(local_url(args.host, args.port), os.getpid(), bot.corpus_version, auth is not None)
     try:
         app = serve(bot, args.host, args.port, auth, block=False)
     except OSError as exc:

@@ -24,7 +24,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant import Assistant
 from assistant.index.documents import default_essay_path, load_document
-from assistant.models.chat import _ROLES, LocalChatModel
+from assistant.models.chat import OPENAI_ROLES, LocalChatModel
 
 Arm = Callable[[str, list[dict]], Iterator[str]]
 
@@ -40,15 +40,9 @@ WHOLE_ESSAY_PROMPT = (
 )
 
 
-def assistant_messages(bot: Assistant, question: str, history: list[dict]):
-    parts = bot._parts()
-    prepared = parts.prepare.invoke(bot._inputs(question, history))
-    return bot._keep_prefix(prepared, parts.prompt.invoke(prepared))
-
-
 def raw_stream(llm: LocalChatModel, messages, max_tokens: int | None = None) -> Iterator[str]:
     """The assistant's prepared messages, straight to llama.cpp's server: no retrieval, no checks, no LangChain."""
-    payload = [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+    payload = [{"role": OPENAI_ROLES.get(m.type, "user"), "content": m.text} for m in messages]
     body = {
         "messages": payload,
         "stream": True,
@@ -66,7 +60,7 @@ def raw_stream(llm: LocalChatModel, messages, max_tokens: int | None = None) -> 
 
 def forget_question(bot: Assistant, llm: LocalChatModel) -> None:
     """Leave a throwaway question after the cached essay prefix, so the next question is read in full."""
-    for _ in raw_stream(llm, assistant_messages(bot, "?", []), max_tokens=1):
+    for _ in raw_stream(llm, bot.prepared_prompt("?"), max_tokens=1):
         pass
 
 

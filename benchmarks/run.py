@@ -40,11 +40,11 @@ from tqdm import tqdm
 
 from assistant import Assistant, Settings
 from assistant.evals.dataset import load_dataset
-from assistant.evals.metrics import facts_found, is_refusal, percentile, quote_spans, retrieval_scores
+from assistant.evals.metrics import facts_found, is_decline, percentile, quote_spans, retrieval_scores
 from assistant.evals.runner import run_eval
 from assistant.index.documents import default_essay_path, load_document
 from assistant.models.model_file import ensure_model_file
-from benchmarks.arms import assistant_messages, forget_question, raw_stream, tutorial_arm, whole_essay_arm
+from benchmarks.arms import forget_question, raw_stream, tutorial_arm, whole_essay_arm
 from benchmarks.synthetic import write_corpus
 
 log = logging.getLogger("benchmark")
@@ -85,7 +85,7 @@ def timed_stream(stream) -> dict:
 
 
 def correct(item, text: str) -> bool:
-    declined = is_refusal(text) or bool(_DECLINED.search(text))
+    declined = is_decline(text) or bool(_DECLINED.search(text))
     return (all(facts_found(text, item.required_facts)) and not declined) if item.answerable else declined
 
 
@@ -137,12 +137,12 @@ def bench_scaling(factors: list[int], items, k: int) -> list[dict]:
             bot = Assistant(Settings(data_dir=Path(tmp) / "data"))
             start = time.perf_counter()
             bot.index([default_essay_path(), *extra], progress=False)
-            bot._retriever.search("warm up the keyword index", k)  # BM25 is built on first search
+            bot.search("warm up the keyword index", k)  # BM25 is built on first search
             index_s = time.perf_counter() - start
             secs, scores = [], []
             for item, quotes in queries:
                 t0 = time.perf_counter()
-                found = bot._retriever.search(item.question, k)
+                found = bot.search(item.question, k)
                 secs.append(time.perf_counter() - t0)
                 spans = [(p.chunk.start, p.chunk.end) if p.chunk.doc_id == essay.id else (-1, -1) for p in found]
                 scores.append(retrieval_scores(spans, quotes, k))
@@ -168,7 +168,7 @@ def bench_scale_quality(factor: int, items) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         extra = write_corpus(Path(tmp), factor - 1, essay_chars)
         agg = run_eval(items, Settings(), extra_documents=extra)["aggregate"]
-    keys = ("passed", "answerable_accuracy", "false_refusal_rate", "refusal_recall", "recall_at_k", "latency_p50_s")
+    keys = ("passed", "answerable_accuracy", "wrongly_declined", "decline_recall", "recall_at_k", "latency_p50_s")
     return {"factor": factor, "questions": len(items)} | {k: agg[k] for k in keys}
 
 
@@ -231,8 +231,8 @@ def markdown(result: dict) -> str:
         lines += [
             "",
             f"Answers at {q['factor']}x (top-k retrieval, {q['questions']} questions): "
-            f"{q['passed']} passed, answerable accuracy {q['answerable_accuracy']}, false refusals "
-            f"{q['false_refusal_rate']}, refusal recall {q['refusal_recall']}, recall@4 {q['recall_at_k']}, "
+            f"{q['passed']} passed, answerable accuracy {q['answerable_accuracy']}, wrong declines "
+            f"{q['wrongly_declined']}, decline recall {q['decline_recall']}, recall@4 {q['recall_at_k']}, "
             f"latency p50 {q['latency_p50_s']} s.",
         ]
     return "\n".join(lines) + "\n"
@@ -262,14 +262,14 @@ def main() -> None:
         start = time.perf_counter()
         bot.index(progress=False)
         speed["index_build_s"] = round(time.perf_counter() - start, 3)
-        llm = bot._parts().llm
+        llm = bot.chat_model
         # The assistant and the raw call take turns on each question (which goes first alternates), each
         # after a throwaway question: both find the essay prefix cached and their question new, and a slow
         # spell on the shared machine hits both. Two whole passes, one after the other, drifted apart:
         # a 1.10 ratio in one run, 1.18 in the next, although the code between them added under 30 ms.
         ours, raw = [], []
         for n, item in enumerate(tqdm(items, desc="assistant and raw llama.cpp", unit="q")):
-            messages = assistant_messages(bot, item.question, item.history)
+            messages = bot.prepared_prompt(item.question, item.history)
             turns = [
                 lambda: ours.append(timed_stream(bot.stream(item.question, item.history))),
                 lambda: raw.append(timed_stream(raw_stream(llm, messages))),
@@ -286,7 +286,7 @@ def main() -> None:
         arms["raw llama.cpp, same prompt"] = summarise([raw[items.index(i)] for i in subset], subset)
         arms["whole essay, plain prompt"] = summarise(run_arm("whole essay", whole_essay_arm(llm), subset), subset)
         arms["LangChain tutorial recipe"] = summarise(
-            run_arm("tutorial", tutorial_arm(llm, bot._store._embeddings), subset), subset
+            run_arm("tutorial", tutorial_arm(llm, bot.store.embeddings), subset), subset
         )
     result["answers"] = {"all_questions": mine, "subset_questions": len(subset), "arms": arms}
 

@@ -50,9 +50,7 @@ def before(bot: Assistant, question: str) -> dict:
     """The previous path: the model's answer to the previous prompt, as it streamed."""
     start = time.perf_counter()
     first = None
-    parts = bot._parts()
-    prepared = parts.prepare.invoke(bot._inputs(question, []))
-    for chunk in parts.llm.stream(bot._keep_prefix(prepared, parts.prompt.invoke(prepared))):
+    for chunk in bot.chat_model.stream(bot.prepared_prompt(question)):
         if chunk.text and first is None:
             first = time.perf_counter() - start
     total = time.perf_counter() - start
@@ -84,8 +82,7 @@ def main() -> None:
         settings = Settings(data_dir=Path(tmp) / "data", collection="bench", answer_cache=0)
         now = Assistant(settings)
         now.index([default_essay_path()], progress=False)
-        old = Assistant(settings, prompts=previous_prompts(Path(tmp)))
-        old._llm = now._parts().llm  # one engine, one model in memory
+        old = Assistant(settings, prompts=previous_prompts(Path(tmp)), llm=now.chat_model)  # one model in memory
         after(now, "What is the essay about?")
         before(old, "What is the essay about?")
         runs: dict[str, list[dict]] = {"before": [], "after": []}

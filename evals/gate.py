@@ -15,8 +15,8 @@ from pathlib import Path
 # these machines are shared and noisy, so timings are reported, never asserted.
 TOLERANCES = {
     "answerable_accuracy": 0.04,
-    "refusal_recall": 0.0,
-    "refusal_precision": 0.05,
+    "decline_recall": 0.0,
+    "decline_precision": 0.05,
     "offtopic_injection_declined": 0.0,
     "facts_recall": 0.04,
     "token_f1": 0.03,

@@ -69,10 +69,6 @@ def token_f1(answer: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def is_refusal(answer: str) -> bool:
-    return is_decline(answer)
-
-
 def citation_scores(answer: str, shown: dict[int, Span], quotes: Sequence[Span]) -> dict[str, float]:
     """Citations in ``answer`` against the numbered passages ``shown`` to the model.
 

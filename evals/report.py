@@ -7,9 +7,9 @@ from pathlib import Path
 
 SUMMARY = [
     ("answerable_accuracy", "answerable correct"),
-    ("false_refusal_rate", "answerable refused"),
-    ("refusal_precision", "refusal precision"),
-    ("refusal_recall", "refusal recall"),
+    ("wrongly_declined", "answerable wrongly declined"),
+    ("decline_precision", "decline precision"),
+    ("decline_recall", "decline recall"),
     ("offtopic_injection_declined", "off-topic/injection declined"),
     ("token_f1", "token F1"),
     ("hit_at_k", "hit@k"),

@@ -17,6 +17,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from tqdm import tqdm
 
+from assistant.answer import is_decline
 from assistant.assistant import Assistant
 from assistant.evals.dataset import EvalItem, dataset_version
 from assistant.evals.metrics import (
@@ -24,7 +25,6 @@ from assistant.evals.metrics import (
     covers,
     facts_found,
     groundedness,
-    is_refusal,
     percentile,
     quote_spans,
     retrieval_scores,
@@ -40,8 +40,8 @@ DECLINE_TAGS = ("injection", "offtopic")
 def score_item(item: EvalItem, answer, ranked: list[tuple[int, int]], quotes: list[tuple[int, int]], k: int) -> dict:
     """Every metric of one answer; ``passed`` is the item's verdict."""
     text = answer.text
-    refused = is_refusal(text)
-    result: dict = {"refused": refused, "token_f1": round(token_f1(text, item.reference_answer), 4)}
+    declined = is_decline(text)
+    result: dict = {"declined": declined, "token_f1": round(token_f1(text, item.reference_answer), 4)}
     if item.answerable:
         found = facts_found(text, item.required_facts)
         shown = {s.citation: (s.start, s.end) for s in answer.sources}
@@ -49,17 +49,17 @@ def score_item(item: EvalItem, answer, ranked: list[tuple[int, int]], quotes: li
         result |= {
             "facts_found": sum(found),
             "facts_total": len(found),
-            "passed": all(found) and not refused,
+            "passed": all(found) and not declined,
             "retrieval": retrieval_scores(ranked, quotes, k),
             "citations": citation_scores(text, shown, quotes),
             "sentence_holds_quote": float(any(covers(q, p) or covers(p, q) for p in sentences for q in quotes)),
         }
-        if refused:  # a wrong decline still points the reader somewhere: is it the right place?
+        if declined:  # a wrong decline still points the reader somewhere: is it the right place?
             result["closest_holds_quote"] = float(
                 any(covers((p.start, p.end), q) for p in answer.closest for q in quotes)
             )
     else:
-        result["passed"] = refused
+        result["passed"] = declined
     result["groundedness"] = groundedness(text, [f"{s.cited_text} {s.text}" for s in answer.sources])
     return result
 
@@ -142,20 +142,20 @@ def aggregate(results: list[dict]) -> dict:
     ok = [r for r in results if "crashed" not in r]
     answerable = [r for r in ok if r["answerable"]]
     unanswerable = [r for r in ok if not r["answerable"]]
-    refused = [r for r in ok if r["refused"]]
+    declined = [r for r in ok if r["declined"]]
     steer = [r for r in unanswerable if set(r["tags"]) & set(DECLINE_TAGS)]
     latencies = [r["latency_s"] for r in ok]
     ttfts = [r["ttft_s"] for r in ok]
-    true_refusals = sum(not r["answerable"] for r in refused)
+    true_declines = sum(not r["answerable"] for r in declined)
     return {
         "items": len(results),
         "crashed": len(results) - len(ok),
         "passed": sum(r["passed"] for r in results),
         "answerable_accuracy": _mean(float(r["passed"]) for r in answerable),
-        "false_refusal_rate": _mean(float(r["refused"]) for r in answerable),
-        "refusal_precision": round(true_refusals / len(refused), 4) if refused else None,
-        "refusal_recall": round(true_refusals / len(unanswerable), 4) if unanswerable else None,
-        "offtopic_injection_declined": _mean(float(r["refused"]) for r in steer),
+        "wrongly_declined": _mean(float(r["declined"]) for r in answerable),
+        "decline_precision": round(true_declines / len(declined), 4) if declined else None,
+        "decline_recall": round(true_declines / len(unanswerable), 4) if unanswerable else None,
+        "offtopic_injection_declined": _mean(float(r["declined"]) for r in steer),
         "facts_recall": _mean(r["facts_found"] / r["facts_total"] for r in answerable if r["facts_total"]),
         "token_f1": _mean(r["token_f1"] for r in answerable),
         "hit_at_k": _mean(r["retrieval"]["hit"] for r in answerable),
@@ -163,7 +163,7 @@ def aggregate(results: list[dict]) -> dict:
         "mrr": _mean(r["retrieval"]["rr"] for r in answerable),
         "citations_valid": _mean(r["citations"]["valid"] for r in answerable),
         "citations_support_quote": _mean(r["citations"]["supports_quote"] for r in answerable),
-        "citations_sentence_quote": _mean(r.get("sentence_holds_quote") for r in answerable if not r["refused"]),
+        "citations_sentence_quote": _mean(r.get("sentence_holds_quote") for r in answerable if not r["declined"]),
         "citations_at_most_3": _mean(float(r["citations"]["count"] <= MAX_CITED) for r in answerable),
         "declined_closest_holds_quote": _mean(r.get("closest_holds_quote") for r in answerable),
         "groundedness": _mean(r["groundedness"] for r in ok),

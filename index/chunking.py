@@ -9,7 +9,7 @@ at a precise span of ``Document.text``.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -21,12 +21,15 @@ _SEPARATORS = ["\n\n", "\n", r"(?<=[.!?…][”\"’)])\s+|(?<=[.!?…])\s+", r"
 
 @dataclass(frozen=True)
 class Chunk:
+    """A piece of a document: its exact span, and the metadata the store keeps beside it once stored."""
+
     id: str
     doc_id: str
     text: str
     start: int
     end: int
     index: int
+    metadata: dict = field(default_factory=dict, compare=False)
 
 
 def chunk_id(doc_id: str, start: int, end: int, text: str) -> str:

@@ -18,7 +18,8 @@ from assistant.text import tokenize
 if TYPE_CHECKING:  # a CLI that only talks to a server imports no Chroma, BM25 or numpy
     import bm25s
 
-    from assistant.index.store import ChunkStore, StoredChunk
+    from assistant.index.chunking import Chunk
+    from assistant.index.store import ChunkStore
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of top ranks
 
@@ -37,7 +38,7 @@ def _bm25s():
 class Passage:
     """A retrieved chunk with its fused score and the ranks that produced it."""
 
-    chunk: StoredChunk
+    chunk: Chunk
     score: float
     dense_rank: int | None = None
     keyword_rank: int | None = None
@@ -62,11 +63,11 @@ class HybridRetriever:
         self._candidates = candidates
         self._lock = threading.Lock()
         self._built_version = -1
-        self._chunks: list[StoredChunk] = []
+        self._chunks: list[Chunk] = []
         self._bm25: bm25s.BM25 | None = None
 
     @property
-    def chunks(self) -> list[StoredChunk]:
+    def chunks(self) -> list[Chunk]:
         self._refresh()
         return self._chunks
 
@@ -83,7 +84,7 @@ class HybridRetriever:
                 bm25.index([tokenize(c.text) or [""] for c in chunks], show_progress=False)
             self._chunks, self._bm25, self._built_version = chunks, bm25, self._store.version
 
-    def keyword_search(self, query: str, n: int) -> list[StoredChunk]:
+    def keyword_search(self, query: str, n: int) -> list[Chunk]:
         self._refresh()
         tokens = [t for t in tokenize(query) if self._bm25 is not None and t in self._bm25.vocab_dict]
         if not tokens:

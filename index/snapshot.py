@@ -32,7 +32,7 @@ import chromadb
 from chromadb.config import Settings as ChromaSettings
 from langchain_core.embeddings import Embeddings
 
-from assistant.index.store import ChunkStore, StoreError, StoreInUse, _forget
+from assistant.index.store import ChunkStore, StoreError, StoreInUse, forget_client
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,5 +105,5 @@ def verify(store: ChunkStore) -> None:
 
 
 def _remove(path: Path) -> None:
-    _forget(path.resolve())
+    forget_client(path.resolve())
     shutil.rmtree(path, ignore_errors=True)

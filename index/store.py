@@ -52,16 +52,6 @@ class StoreInUse(StoreError):
 
 
 @dataclass(frozen=True)
-class StoredChunk:
-    id: str
-    doc_id: str
-    text: str
-    start: int
-    end: int
-    metadata: dict
-
-
-@dataclass(frozen=True)
 class SyncResult:
     doc_id: str
     added: int
@@ -75,7 +65,7 @@ def make_client(settings: Settings) -> chromadb.ClientAPI:
         return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
     path = settings.resolved_chroma_path.resolve()
     if not path.is_dir():
-        _forget(path)  # it vanished (deleted by hand?): a cached client would keep serving the deleted files
+        forget_client(path)  # it vanished (deleted by hand?): a cached client would keep serving the deleted files
         path.mkdir(parents=True)
     _lock_store(path)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
@@ -129,7 +119,7 @@ def _open_checked(settings: Settings, embeddings: Embeddings, embedding_name: st
     return store
 
 
-def _forget(path: Path) -> None:
+def forget_client(path: Path) -> None:
     """Drop this process's handles on a store directory: Chroma caches one client per path, broken or not."""
     SharedSystemClient._identifier_to_system.pop(str(path), None)
     fd = _held_locks.pop(path, None)
@@ -138,7 +128,7 @@ def _forget(path: Path) -> None:
 
 
 def _move_aside(path: Path) -> Path:
-    _forget(path)
+    forget_client(path)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     n = 1
@@ -251,6 +241,11 @@ class ChunkStore:
         if len(page["ids"]):
             self._read(lambda c: c.query(query_embeddings=[page["embeddings"][0]], n_results=1, include=[]))
 
+    @property
+    def embeddings(self) -> Embeddings:
+        """The embedding that writes and queries this store's vectors."""
+        return self._embeddings
+
     def count(self) -> int:
         return self._read(lambda c: c.count())
 
@@ -345,14 +340,14 @@ class ChunkStore:
         for offset in range(0, total, batch):
             yield self._read(lambda c: c.get(include=include, limit=batch, offset=offset))
 
-    def all_chunks(self, batch: int = 5000) -> list[StoredChunk]:
+    def all_chunks(self, batch: int = 5000) -> list[Chunk]:
         return [
             _stored(i, d, m)
             for page in self._pages(["documents", "metadatas"], batch)
             for i, d, m in zip(page["ids"], page["documents"], page["metadatas"])
         ]
 
-    def dense_search(self, query: str, n: int) -> list[tuple[StoredChunk, float]]:
+    def dense_search(self, query: str, n: int) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine similarity (1 - cosine distance)."""
         count = self.count()
         if n <= 0 or count == 0:
@@ -367,5 +362,7 @@ class ChunkStore:
         return [(_stored(i, d, m), 1.0 - dist) for i, d, m, dist in rows]
 
 
-def _stored(chunk_id: str, text: str, meta: dict) -> StoredChunk:
-    return StoredChunk(chunk_id, meta["doc_id"], text, int(meta["start"]), int(meta["end"]), dict(meta))
+def _stored(chunk_id: str, text: str, meta: dict) -> Chunk:
+    return Chunk(
+        chunk_id, meta["doc_id"], text, int(meta["start"]), int(meta["end"]), int(meta.get("index", 0)), dict(meta)
+    )

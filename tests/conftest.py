@@ -22,8 +22,9 @@ def embeddings() -> HashingEmbeddings:
 def make_assistant(settings, embeddings):
     """An Assistant on the fake embedding and a fake chat model that gives ``replies`` in order."""
 
-    def make(*replies: str, recorder: PromptRecorder | None = None, **overrides) -> Assistant:
+    def make(*replies: str, recorder: PromptRecorder | None = None, callbacks=(), llm=None, **overrides) -> Assistant:
         s = settings.model_copy(update=overrides) if overrides else settings
-        return Assistant(s, llm=fake_llm(*replies, recorder=recorder), embeddings=embeddings)
+        llm = llm or fake_llm(*replies, recorder=recorder, callbacks=callbacks)
+        return Assistant(s, llm=llm, embeddings=embeddings)
 
     return make

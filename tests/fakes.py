@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -47,7 +48,8 @@ class PromptRecorder(BaseCallbackHandler):
         self.calls.append(messages[0])
 
 
-def fake_llm(*replies: str, recorder: PromptRecorder | None = None):
-    """A chat model that streams ``replies`` in order, one per call."""
+def fake_llm(*replies: str, recorder: PromptRecorder | None = None, callbacks: Sequence = ()):
+    """A chat model that streams ``replies`` in order, one per call; ``callbacks`` see every token."""
     model = GenericFakeChatModel(messages=iter([AIMessage(r) for r in replies]))
-    return model.with_config(callbacks=[recorder]) if recorder else model
+    handlers = [*callbacks, *([recorder] if recorder else [])]
+    return model.with_config(callbacks=handlers) if handlers else model

@@ -88,7 +88,7 @@ def is_local(settings: Settings) -> bool:
     return settings.model == LOCAL_MODEL or settings.model.endswith(".gguf")
 
 
-_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+OPENAI_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
 
 
 class LocalChatModel(ChatOpenAI):
@@ -101,7 +101,9 @@ class LocalChatModel(ChatOpenAI):
 
     def cache_prefix(self, messages: list[BaseMessage]) -> str:
         """Load these leading messages' KV state into every slot; returns memory, disk or computed."""
-        return self._engine.cache_prefix([{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages])
+        return self._engine.cache_prefix(
+            [{"role": OPENAI_ROLES.get(m.type, "user"), "content": m.text} for m in messages]
+        )
 
 
 def openai_compatible_kwargs(settings: Settings) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import logging
 import os
@@ -46,12 +45,6 @@ API_VERSION = 1
 _UNAVAILABLE = (ModelError, ModelFileError, StoreError)
 
 
-def corpus_version(bot: Assistant) -> str:
-    """A short hash of the indexed chunks' ids (content hashes): equal versions hold the same text."""
-    ids = sorted(c.id for c in bot._retriever.chunks)
-    return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
-
-
 def api_routes(bot: Assistant, auth: tuple[str, str] | None = None) -> list[BaseRoute]:
     """The ``/api`` routes for ``bot``; with ``auth``, every route requires that login (HTTP Basic)."""
     router = APIRouter(prefix="/api")
@@ -64,7 +57,7 @@ def api_routes(bot: Assistant, auth: tuple[str, str] | None = None) -> list[Base
             "status": "ok",
             "api": API_VERSION,
             "pid": os.getpid(),
-            "corpus_version": corpus_version(bot),
+            "corpus_version": bot.corpus_version,
             "chunks": bot.chunk_count,
         }
 

@@ -204,10 +204,10 @@ def _error_from(body: dict, url: str, status: int) -> Exception:
 
 def answer_from_dict(data: dict) -> Answer:
     """An ``Answer`` (with ``Source`` objects) from ``Answer.to_dict()``; unknown keys from a newer server are dropped."""
-    return _dataclass_from(Answer, data)
+    return dataclass_from(Answer, data)
 
 
-def _dataclass_from(cls: type, data: dict) -> Any:
+def dataclass_from(cls: type, data: dict) -> Any:
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     return cls(**{k: _build(hints[k], v) for k, v in data.items() if k in names})
@@ -218,7 +218,7 @@ def _build(hint: Any, value: Any) -> Any:
     if value is None:
         return None
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        return _dataclass_from(hint, value)
+        return dataclass_from(hint, value)
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]

@@ -36,11 +36,11 @@ def test_re_indexing_invalidates_the_cache(make_assistant, tmp_path):
     recorder = PromptRecorder()
     bot = make_assistant(ONE, TWO, recorder=recorder)
     bot.ask("Where have Trump and Kim met?")
-    before = bot._store.generation()
+    before = bot.store.generation()
     notes = tmp_path / "notes.md"
     notes.write_text("# Notes\n\nThe summits were in Asia.\n", encoding="utf-8")
     bot.index([default_essay_path(), notes], progress=False)
-    assert bot._store.generation() != before
+    assert bot.store.generation() != before
     assert bot.ask("Where have Trump and Kim met?").text == TWO
     assert len(recorder.calls) == 2
 

@@ -184,8 +184,7 @@ def test_generation_stops_once_the_opening_sentences_fail(make_assistant):
     invented = "Kim Jong-un is 67 years old. He was born in Pyongyang. " + " ".join(
         f"Word{i} here." for i in range(200)
     )
-    bot = make_assistant(invented)
-    bot._llm = bot._llm.with_config(callbacks=[TokenCounter()])
+    bot = make_assistant(invented, callbacks=[TokenCounter()])
     deltas, answer = _seen(bot, "How old is Kim Jong-un?")
     assert deltas == ["The essay does not say."]
     assert TokenCounter.tokens < 40  # the fake streams a word per token: over 400 had it run on
@@ -246,8 +245,7 @@ def test_closing_the_stream_stops_the_model(make_assistant):
             TokenCounter.tokens += 1
 
     long_answer = "They met in Singapore, Hanoi, and in the Demilitarized Zone. " * 100
-    bot = make_assistant(long_answer)
-    bot._llm = bot._llm.with_config(callbacks=[TokenCounter()])
+    bot = make_assistant(long_answer, callbacks=[TokenCounter()])
     stream = bot.stream("Where have Trump and Kim met?")
     assert next(stream).startswith("They met in Singapore")  # held until the next sentence began
     stream.close()

@@ -6,7 +6,7 @@ from assistant.evals.gate import check, make_baseline
 
 
 def report(items, **aggregate):
-    agg = {"answerable_accuracy": 0.9, "refusal_recall": 1.0, "mrr": 0.8} | aggregate
+    agg = {"answerable_accuracy": 0.9, "decline_recall": 1.0, "mrr": 0.8} | aggregate
     return {"meta": {}, "aggregate": agg, "items": items}
 
 
@@ -28,8 +28,8 @@ def test_small_drop_within_tolerance_passes_and_large_drop_fails():
     assert failures == ["answerable_accuracy dropped from 0.9 to 0.8 (tolerance 0.04)"]
 
 
-def test_refusal_recall_has_no_tolerance():
-    assert check(report(ITEMS, refusal_recall=0.99), BASELINE)
+def test_decline_recall_has_no_tolerance():
+    assert check(report(ITEMS, decline_recall=0.99), BASELINE)
 
 
 def test_required_item_regression_fails_but_non_required_does_not():

@@ -76,9 +76,9 @@ def test_a_good_run_scores_and_passes(settings):
     assert (
         met["citations"]["supports_quote"] == 1.0 and met["groundedness"] == 1.0 and met["sentence_holds_quote"] == 1.0
     )
-    assert war["passed"] and war["refused"]
+    assert war["passed"] and war["declined"]
     agg = report["aggregate"]
-    assert agg["answerable_accuracy"] == 1.0 and agg["refusal_recall"] == 1.0 and agg["refusal_precision"] == 1.0
+    assert agg["answerable_accuracy"] == 1.0 and agg["decline_recall"] == 1.0 and agg["decline_precision"] == 1.0
     assert "closest_holds_quote" not in met and agg["declined_closest_holds_quote"] is None
     assert report["meta"]["dataset"]["version"] and report["meta"]["model"] == "local"
     assert "| t-met | pass |" in markdown_report(report)
@@ -90,10 +90,10 @@ def test_false_refusals_and_answered_unanswerables_fail(settings):
     )
     report = run(settings, "The essay does not say.", answered)
     met, war = report["items"]
-    assert not met["passed"] and met["refused"]
-    assert not war["passed"] and not war["refused"]
+    assert not met["passed"] and met["declined"]
+    assert not war["passed"] and not war["declined"]
     agg = report["aggregate"]
-    assert agg["false_refusal_rate"] == 1.0 and agg["refusal_recall"] == 0.0 and agg["refusal_precision"] == 0.0
+    assert agg["wrongly_declined"] == 1.0 and agg["decline_recall"] == 0.0 and agg["decline_precision"] == 0.0
     assert met["closest_holds_quote"] == 1.0 and agg["declined_closest_holds_quote"] == 1.0  # where to look, offered
 
 

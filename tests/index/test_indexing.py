@@ -24,11 +24,11 @@ def test_changed_document_replaces_its_chunks(settings, embeddings, tmp_path: Pa
     essay.write_text(ESSAY.read_text(encoding="utf-8"), encoding="utf-8")
     bot = Assistant(settings, embeddings=embeddings)
     bot.index([essay], progress=False)
-    before = {c.id for c in bot._retriever.chunks}
+    before = {c.id for c in bot.chunks}
 
     essay.write_text(ESSAY.read_text(encoding="utf-8").replace("Hanoi", "Ha Noi"), encoding="utf-8")
     report = bot.index([essay], progress=False)
-    after = bot._retriever.chunks
+    after = bot.chunks
     assert report.synced[0].removed > 0 and report.synced[0].added > 0
     assert not any("Hanoi" in c.text for c in after)
     assert any("Ha Noi" in c.text for c in after)
@@ -43,9 +43,9 @@ def test_rebuild_drops_documents_not_given(settings, embeddings, tmp_path: Path)
     bot = Assistant(settings, embeddings=embeddings)
     bot.index(progress=False)
     bot.index([other], progress=False)
-    assert {c.doc_id for c in bot._retriever.chunks} == {"another-us-north-korea-summit", "other"}
+    assert {c.doc_id for c in bot.chunks} == {"another-us-north-korea-summit", "other"}
     bot.index([other], rebuild=True, progress=False)
-    assert {c.doc_id for c in bot._retriever.chunks} == {"other"}
+    assert {c.doc_id for c in bot.chunks} == {"other"}
 
 
 def test_bad_files_are_skipped_with_reasons(settings, embeddings, tmp_path: Path):
@@ -78,7 +78,7 @@ def test_switching_embedding_on_an_existing_collection_is_refused(settings, embe
 
 def test_collection_uses_cosine_space(settings, embeddings):
     bot = Assistant(settings, embeddings=embeddings)
-    config = bot._store._collection.configuration
+    config = bot.store._collection.configuration
     assert config["hnsw"]["space"] == "cosine"
 
 
@@ -128,7 +128,7 @@ def test_a_huge_file_is_skipped_unread_and_the_rest_is_indexed(settings, embeddi
     report = bot.index([folder], progress=False)
     assert [r.doc_id for r in report.synced] == ["good"]
     assert "is 50.0 MB; the limit is 20.0 MB (ESSAY_ASSISTANT_MAX_FILE_MB)" in report.skipped[str(huge)]
-    assert {c.doc_id for c in bot._retriever.chunks} == {"good"}
+    assert {c.doc_id for c in bot.chunks} == {"good"}
 
     bigger = Assistant(settings.model_copy(update={"max_file_mb": 60}), embeddings=embeddings)
     assert "binary" in bigger.index([huge], progress=False).skipped[str(huge)]  # the limit is a setting
@@ -137,10 +137,10 @@ def test_a_huge_file_is_skipped_unread_and_the_rest_is_indexed(settings, embeddi
 def test_a_run_with_only_bad_files_leaves_the_index_as_it_was(settings, embeddings, tmp_path: Path):
     bot = Assistant(settings, embeddings=embeddings)
     bot.index(progress=False)
-    before = sorted(c.id for c in bot._retriever.chunks)
+    before = sorted(c.id for c in bot.chunks)
     (tmp_path / "junk.txt").write_bytes(b"\x00\xff" * 100)
     (tmp_path / "empty.md").write_text("", encoding="utf-8")
     (tmp_path / "latin1.txt").write_bytes("Caf\u00e9 au lait.\n\nTr\u00e8s bien.".encode("latin-1"))
     report = bot.index([tmp_path], rebuild=True, progress=False)
     assert len(report.skipped) == 3 and report.synced == [] and report.removed == 0
-    assert sorted(c.id for c in bot._retriever.chunks) == before
+    assert sorted(c.id for c in bot.chunks) == before

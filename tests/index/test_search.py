@@ -1,7 +1,7 @@
 import pytest
 
 from assistant import Assistant
-from assistant.index.search import reciprocal_rank_fusion
+from assistant.index.search import HybridRetriever, reciprocal_rank_fusion
 from assistant.text import tokenize
 
 
@@ -41,12 +41,12 @@ def indexed(settings, embeddings):
 
 def test_keyword_search_finds_exact_names_and_numbers(indexed):
     for query, needle in [("Greta Van Susteren", "Greta Van Susteren"), ("$2.6 million", "$2.6 million")]:
-        top = indexed._retriever.keyword_search(query, 3)
+        top = HybridRetriever(indexed.store).keyword_search(query, 3)
         assert needle in top[0].text
 
 
 def test_hybrid_search_returns_passages_with_scores_and_offsets(indexed):
-    passages = indexed._retriever.search("How much did South Korea spend, $2.6 million?", 3)
+    passages = indexed.search("How much did South Korea spend, $2.6 million?", 3)
     assert len(passages) == 3
     assert "$2.6 million" in passages[0].text
     assert passages[0].keyword_rank == 1
@@ -56,9 +56,9 @@ def test_hybrid_search_returns_passages_with_scores_and_offsets(indexed):
 
 
 def test_hybrid_fuses_both_rankings(indexed):
-    retriever = indexed._retriever
+    retriever = HybridRetriever(indexed.store)
     query = "Greta Van Susteren interview July"
-    dense = [c.id for c, _ in indexed._store.dense_search(query, 20)]
+    dense = [c.id for c, _ in indexed.store.dense_search(query, 20)]
     keyword = [c.id for c in retriever.keyword_search(query, 20)]
     expected = [cid for cid, _ in reciprocal_rank_fusion([dense, keyword])][:4]
     assert [p.chunk.id for p in retriever.search(query, 4)] == expected
@@ -66,4 +66,4 @@ def test_hybrid_fuses_both_rankings(indexed):
 
 def test_empty_store_returns_nothing(settings, embeddings):
     bot = Assistant(settings, embeddings=embeddings)
-    assert bot._retriever.search("anything", 4) == []
+    assert bot.search("anything", 4) == []

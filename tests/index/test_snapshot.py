@@ -87,7 +87,7 @@ def test_an_answering_process_uses_a_snapshot_of_a_held_store(holder, settings, 
     snapshot_lines = [r for r in caplog.records if "read-only snapshot" in r.getMessage()]
     assert len(snapshot_lines) == 1 and f"in use by process {proc.pid}" in snapshot_lines[0].getMessage()
     assert bot.chunk_count == held_chunks
-    assert {c.doc_id for c in bot._retriever.chunks} == {ESSAY.stem, "notes"}  # the user's own document is kept
+    assert {c.doc_id for c in bot.chunks} == {ESSAY.stem, "notes"}  # the user's own document is kept
     answer = bot.ask("How many gulls did the keeper count?")
     assert answer.grounded and "notes" in {s.doc_id for s in answer.passages}
 
@@ -123,7 +123,7 @@ def test_a_copy_missing_its_vectors_fails_the_check(settings, embeddings, tmp_pa
     from chromadb.errors import ChromaError
 
     from assistant.index.snapshot import copy_files, verify
-    from assistant.index.store import ChunkStore, _forget
+    from assistant.index.store import ChunkStore, forget_client
 
     bot = Assistant(settings, embeddings=embeddings)
     bot.ensure_index()
@@ -137,7 +137,7 @@ def test_a_copy_missing_its_vectors_fails_the_check(settings, embeddings, tmp_pa
     with pytest.raises((ChromaError, RuntimeError)):
         verify(ChunkStore(chromadb.PersistentClient(path=str(torn)), settings.collection, embeddings, embeddings.name))
     for target in (good, torn):
-        _forget(target)
+        forget_client(target)
 
 
 def test_a_copy_that_keeps_failing_gives_one_clear_error(holder, settings, embeddings, monkeypatch):

@@ -11,7 +11,7 @@ from assistant import Assistant, StoreError
 
 
 def _collections(bot: Assistant) -> list[str]:
-    return sorted(c.name for c in bot._store._client.list_collections())
+    return sorted(c.name for c in bot.store._client.list_collections())
 
 
 def test_a_missing_store_is_rebuilt(make_assistant, settings):
@@ -72,9 +72,9 @@ def test_a_store_that_cannot_be_started_afresh_gives_one_clear_error(make_assist
 
 def _forget_client(path: Path) -> None:
     """What a restart does: this process lets go of the store, as a new process never held it."""
-    from assistant.index.store import _forget
+    from assistant.index.store import forget_client
 
-    _forget(path)
+    forget_client(path)
 
 
 class FailingEmbeddings(HashingEmbeddings):
@@ -94,39 +94,39 @@ class FailingEmbeddings(HashingEmbeddings):
 def test_a_failed_index_run_leaves_the_previous_index_untouched(settings, tmp_path: Path):
     bot = Assistant(settings, embeddings=FailingEmbeddings(allowed=1))
     bot.index(progress=False)
-    before = sorted((c.id, c.text) for c in bot._retriever.chunks)
+    before = sorted((c.id, c.text) for c in bot.chunks)
     collections = _collections(bot)
 
     big = tmp_path / "big"
     big.mkdir()
     for i in range(8):  # enough chunks for several embedding batches
         (big / f"copy{i}.txt").write_text(f"Copy {i}\n\n" + ESSAY.read_text(encoding="utf-8") * 3, encoding="utf-8")
-    bot._store._embeddings.allowed = 1
+    bot.store._embeddings.allowed = 1
     with pytest.raises(RuntimeError, match="embedding crashed"):
         bot.index([big], rebuild=True, progress=False)
-    assert sorted((c.id, c.text) for c in bot._retriever.chunks) == before
+    assert sorted((c.id, c.text) for c in bot.chunks) == before
     assert _collections(bot) == collections, "the half-built generation is dropped"
-    assert bot._store.dense_search("Where have Trump and Kim met?", 3)
+    assert bot.store.dense_search("Where have Trump and Kim met?", 3)
 
 
 def test_each_changing_run_switches_to_a_new_generation_and_drops_the_old(settings, embeddings, tmp_path: Path):
     bot = Assistant(settings, embeddings=embeddings)
     bot.index(progress=False)
-    first = bot._store._collection.name
+    first = bot.store._collection.name
     bot.index(progress=False)
-    assert bot._store._collection.name == first, "a run that changes nothing builds nothing"
+    assert bot.store._collection.name == first, "a run that changes nothing builds nothing"
     other = tmp_path / "other.md"
     other.write_text("# Other\n\nA second essay about rivers.\n\nRivers flow to the sea.\n", encoding="utf-8")
     bot.index([other], progress=False)
-    assert bot._store._collection.name != first
-    assert _collections(bot) == sorted(["essays-active", bot._store._collection.name])
+    assert bot.store._collection.name != first
+    assert _collections(bot) == sorted(["essays-active", bot.store._collection.name])
 
 
 def test_a_generation_abandoned_by_a_killed_run_is_removed_by_the_next_run(settings, embeddings, tmp_path: Path):
     bot = Assistant(settings, embeddings=embeddings)
     bot.index(progress=False)
     count = bot.chunk_count
-    abandoned = bot._store._new_generation()  # what a run killed before its switch leaves behind
+    abandoned = bot.store._new_generation()  # what a run killed before its switch leaves behind
     abandoned.add(ids=["x"], embeddings=[embeddings.embed_query("x")], documents=["x"], metadatas=[{"doc_id": "x"}])
     assert Assistant(settings, embeddings=embeddings).chunk_count == count, "readers never see it"
 
@@ -154,9 +154,9 @@ def test_a_store_from_before_generations_is_adopted(settings, embeddings):
         metadatas=[{"doc_id": "old", "start": 0, "end": 5}],
     )
     bot = Assistant(settings, embeddings=embeddings)
-    assert bot.chunk_count == 1 and isinstance(bot._store._collection, chromadb.Collection)
+    assert bot.chunk_count == 1 and isinstance(bot.store._collection, chromadb.Collection)
     bot.index(progress=False)
-    assert "essays" not in _collections(bot) and {c.doc_id for c in bot._retriever.chunks} == {
+    assert "essays" not in _collections(bot) and {c.doc_id for c in bot.chunks} == {
         "old",
         "another-us-north-korea-summit",
     }
@@ -202,7 +202,7 @@ def test_damaged_vector_index_files_are_detected_on_open(settings, embeddings, t
 def test_an_index_deleted_by_hand_is_started_afresh(settings, embeddings, caplog):
     bot = Assistant(settings, embeddings=embeddings)
     bot.index(progress=False)
-    bot._store._client.delete_collection(bot._store._collection.name)
+    bot.store._client.delete_collection(bot.store._collection.name)
     with caplog.at_level(logging.WARNING, logger="assistant.index.store"):
         again = Assistant(settings, embeddings=embeddings)
     assert "is gone" in caplog.text and again.chunk_count == 0

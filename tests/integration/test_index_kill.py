@@ -72,10 +72,10 @@ def test_kill_9_while_indexing_a_big_corpus_keeps_the_old_index(tmp_path):
             load_document(default_essay_path()), chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap
         )
     }
-    assert {c.id for c in bot._retriever.chunks} == expected
+    assert {c.id for c in bot.chunks} == expected
     assert bot.chunk_count == len(expected)
-    passages = bot._retriever.search("Where have Trump and Kim met?", 4)
+    passages = bot.search("Where have Trump and Kim met?", 4)
     assert any("Singapore" in p.text for p in passages)
-    assert bot._store.dense_search("the Demilitarized Zone", 3)
-    names = [c.name for c in bot._store._client.list_collections()]
+    assert bot.store.dense_search("the Demilitarized Zone", 3)
+    names = [c.name for c in bot.store._client.list_collections()]
     assert len(names) == 3, f"pointer, active index and the abandoned half-built one: {names}"

@@ -20,7 +20,6 @@ from gradio_client import Client
 from real import real_settings
 
 from assistant import Answer, Assistant
-from assistant.remote.api import corpus_version
 
 MODEL_LOAD_TIMEOUT = 600  # seconds: the first start assembles and checks the model file
 
@@ -110,8 +109,8 @@ def test_ui_cli_and_python_answer_at_once_from_one_served_instance(served):
     server.wait(timeout=60)
     assert not (data_dir / "server.json").exists()
     bot = Assistant(real_settings(data_dir))
-    bot._store.check()
-    assert corpus_version(bot) == published["corpus_version"]
+    bot.store.check()
+    assert bot.corpus_version == published["corpus_version"]
     assert not list(data_dir.glob("chroma.corrupt-*"))
 
 

@@ -13,11 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 from fakes import fake_llm
+from langchain_core.messages import AIMessage
 
 from assistant import Answer, Assistant, InvalidInput, ModelError, ServerError, Source
 from assistant.cli import main
 from assistant.remote.address import ServerAddress, find_server, publish
-from assistant.remote.client import LoginRefused, _dataclass_from, answer_from_dict
+from assistant.remote.client import LoginRefused, answer_from_dict, dataclass_from
 
 TESTS = Path(__file__).resolve().parents[2]
 MET = "They met in Singapore, Hanoi, and in the Demilitarized Zone [1]."  # as verified: cites the essay sentence
@@ -57,9 +58,8 @@ def served(make_assistant):
     def start(*replies: str, auth=None, llm=None):
         from assistant.ui.app import serve
 
-        bot = make_assistant(
-            WARM_UP, *replies, answer_cache=0
-        )  # the UI's warm-up asks first; every call reaches the model
+        # The UI's warm-up asks first; every call reaches the model.
+        bot = make_assistant(WARM_UP, *replies, llm=llm, answer_cache=0)
         bot.ensure_index()
         recording = Recording(bot)
         port = _free_port()
@@ -71,9 +71,6 @@ def served(make_assistant):
             time.sleep(0.05)
         recording.questions.clear()
         recording.answers.clear()
-        if llm is not None:
-            bot._llm = llm
-            bot._chain = None
         return f"http://127.0.0.1:{port}", bot, recording
 
     yield start
@@ -137,11 +134,18 @@ def test_raw_api_statuses(served):
 
 
 def test_an_unavailable_model_is_a_503_and_a_model_error(served):
-    class DownModel(type(fake_llm())):
-        def _stream(self, *args, **kwargs):
-            raise httpx.ConnectError("[Errno 111] Connection refused")
+    calls = []
 
-    url, _, _ = served(llm=DownModel(messages=iter([])))
+    class DownModel(type(fake_llm())):
+        """Answers the UI's warm-up, then its server is gone."""
+
+        def _stream(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) > 1:
+                raise httpx.ConnectError("[Errno 111] Connection refused")
+            return super()._stream(*args, **kwargs)
+
+    url, _, _ = served(llm=DownModel(messages=iter([AIMessage(WARM_UP)])))
     response = httpx.post(f"{url}/api/ask", json={"question": "Who is Kim Yo Jong?"})
     assert response.status_code == 503 and response.json()["error"] == "ModelError"
     with pytest.raises(ModelError, match="stopped answering"):
@@ -202,7 +206,7 @@ def test_fields_added_to_answer_and_source_come_through():
     source = SpanSource(1, "text", "doc", "Title", 0, 4, 0.5, span=(1, 3), notes=["a"])
     answer = RicherAnswer("A [1].", [source], verified=(source,), best=source, by_doc={"doc": source})
     wire = json.loads(json.dumps(answer.to_dict()))
-    assert _dataclass_from(RicherAnswer, wire) == answer
+    assert dataclass_from(RicherAnswer, wire) == answer
     plain = Answer("A [1].", [Source(1, "text", "doc", "Title", 0, 4, 0.5)], "q", "q")
     newer = plain.to_dict() | {"from_a_newer_server": 1}
     newer["sources"][0]["span"] = [1, 3]

@@ -4,7 +4,6 @@ import json
 import re
 
 import pytest
-from fakes import fake_llm
 
 from assistant.ui.app import answer_messages, chat, example_questions, history_for_model
 from assistant.ui.feedback import FeedbackLog, feedback_to_cases
@@ -58,8 +57,7 @@ def test_bad_questions_become_readable_messages(ui_bot, message, expected):
 
 
 def test_a_failing_model_becomes_a_readable_message(make_assistant):
-    bot = make_assistant()
-    bot._llm = fake_llm()  # no replies left: the fake raises when called
+    bot = make_assistant()  # no replies: the fake raises when called
     bot.ensure_index()
     *_, (reply, _) = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
     assert reply["content"] == "**Cannot answer.** Something went wrong while answering. Please try again."
