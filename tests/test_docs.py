@@ -1,0 +1,61 @@
+"""The docs stay true: the settings page matches Settings, and the README stays short and links only real pages."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import settings_page
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+PAGES = sorted((ROOT / "docs").glob("*.md"))
+
+
+def test_configuration_page_is_generated_from_settings():
+    committed = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    assert committed == settings_page(), (
+        "docs/configuration.md differs from Settings; regenerate it: "
+        "python -m assistant.settings > docs/configuration.md"
+    )
+
+
+def test_readme_is_short():
+    lines = README.read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 250, f"README.md has {len(lines)} lines; move detail into docs/"
+
+
+def test_readme_links_the_docs_pages():
+    linked = {t.split("#", 1)[0] for t in _links(README)}
+    assert {f"docs/{p.name}" for p in PAGES} <= linked
+
+
+def _links(page: Path) -> list[str]:
+    """Relative link and image targets, such as docs/x.md#part or screenshot.png; web addresses left out."""
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+    return [t for t in re.findall(r"\]\(([^)\s]+)\)", text) if not re.match(r"[a-z]+:", t)]
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+    headings = re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+@pytest.mark.parametrize("page", [README, *PAGES], ids=lambda p: p.name)
+def test_every_local_link_resolves(page: Path):
+    broken = []
+    for target in _links(page):
+        path, _, anchor = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.exists() or (anchor and file.suffix == ".md" and anchor not in _anchors(file)):
+            broken.append(target)
+    assert not broken, f"{page.name} links to missing files or headings: {broken}"
+
+
+def test_readme_keeps_the_test_command_ci_runs():
+    # .ci/run runs "the README's test command"; the two must name the same install and test steps.
+    readme, ci = README.read_text(encoding="utf-8"), (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "pip install -e '.[test]' && pytest" in readme
+    assert "pip install -e '.[test]'" in ci and re.search(r"^pytest$", ci, re.MULTILINE)
