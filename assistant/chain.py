@@ -4,7 +4,7 @@ Input: ``{"question": str, "history": list[BaseMessage]}``.
 ``prepare`` adds ``whole_corpus``, ``standalone`` and ``context`` (the
 numbered passages, a list of ``Passage``); ``prompt`` builds the answer
 messages. The assistant streams the model itself and verifies each
-sentence before it is shown (``_answer.AnswerCheck``).
+sentence before it is shown (``assistant.answer.AnswerCheck``).
 
 When the whole corpus fits the context budget, every chunk goes into the
 prompt in document order. The long part of the prompt is then identical

@@ -117,10 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the reference Q&A through the assistant (on a fresh temporary index of the "
         "bundled essay), print a summary and write JSON and Markdown reports.",
     )
-    p.add_argument("--dataset", type=Path, help="eval items, JSONL (default: the bundled evals/qa.jsonl)")
+    p.add_argument("--dataset", type=Path, help="eval items, JSONL (default: the bundled evals/data/qa.jsonl)")
     p.add_argument("--out", type=Path, default=Path("eval-reports"), help="report directory (default: eval-reports)")
     p.add_argument("--limit", type=int, help="only the first N items (a quick look; the gate needs all)")
-    p.add_argument("--baseline", type=Path, help="baseline JSON (default for --check: the bundled evals/baseline.json)")
+    p.add_argument("--baseline", type=Path, help="baseline JSON (default for --check: the bundled evals/data/baseline.json)")
     p.add_argument("--check", action="store_true", help="exit 1 if the run regresses against the baseline")
     p.add_argument("--update-baseline", action="store_true", help="write this run as the new baseline to --baseline")
     p.add_argument(
@@ -135,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="turn liked answers from the UI into eval cases",
         description="Read DATA_DIR/feedback.jsonl (thumbs from the web UI) and print liked answers "
-        "as eval items (JSONL) to review and append to evals/qa.jsonl.",
+        "as eval items (JSONL) to review and append to evals/data/qa.jsonl.",
     )
     p.add_argument("--file", type=Path, help="feedback file (default: DATA_DIR/feedback.jsonl)")
 

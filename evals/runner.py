@@ -207,7 +207,7 @@ def _meta(settings: Settings, dataset_path: Path | None, count: int) -> dict:
             },
         ),
         "dataset": {
-            "path": str(dataset_path or "bundled evals/qa.jsonl"),
+            "path": str(dataset_path or "bundled evals/data/qa.jsonl"),
             "version": dataset_version(dataset_path),
             "items": count,
         },

@@ -16,7 +16,7 @@ response; llama.cpp notices and frees the slot.
 The essay prefix (the system prompt, ~2,000 tokens) is read once: slot 0
 reads it, its KV state is saved to a file in the cache directory, and every
 other slot restores that file instead of reading the prefix again. A later
-process restores the file straight away (see ``_prompt_cache``).
+process restores the file straight away (see ``prompt_cache``).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from importlib import resources
 
 from assistant.answer import Answer
 from assistant.assistant import Assistant
@@ -35,33 +36,13 @@ import gradio as gr  # noqa: E402  (after the setting above; a module import so 
 
 log = logging.getLogger(__name__)
 
-CSS = """
-.essay { max-height: 75vh; overflow-y: auto; padding: 0 0.5rem; }
-.essay-text { white-space: pre-wrap; line-height: 1.55; }
-.essay .passage { background: #fef9c3; }
-mark.cited { background: #fcd34d; color: inherit; padding: 0 1px; border-radius: 2px; font-weight: 600; }
-mark.cited.flash { background: #f59e0b; }
-em.checking { color: #6b7280; font-size: 0.9em; }
-a.cite-link { text-decoration: none; font-weight: 600; }
-"""
-# Clicking "[n]" anywhere scrolls the essay to passage n and flashes it, instead of following the link.
-JS_HEAD = """
-<script>
-document.addEventListener('click', (event) => {
-  const link = event.target.closest('a[href^="#cite-"]');
-  if (!link) return;
-  event.preventDefault();
-  event.stopPropagation();
-  const n = link.getAttribute('href').slice(6);
-  const anchor = document.getElementById('cite-' + n);
-  if (!anchor) return;
-  anchor.scrollIntoView({behavior: 'smooth', block: 'center'});
-  document.querySelectorAll('mark.cited').forEach((m) => {
-    m.classList.toggle('flash', m.dataset.cites.split(' ').includes(n));
-  });
-}, true);
-</script>
-"""
+
+def _static(name: str) -> str:
+    return resources.files("assistant.ui").joinpath("static", name).read_text(encoding="utf-8")
+
+
+CSS = _static("app.css")
+JS_HEAD = f"<script>\n{_static('app.js')}</script>\n"
 
 
 class WarmUp:
