@@ -41,8 +41,8 @@ class Assistant:
     """Answers questions about the indexed essays, citing passages.
 
     ``llm`` and ``embeddings`` override the configured models (tests pass
-    fakes); ``verifier`` replaces the one that decides which sentences are shown. The chat model is created on first use, so indexing never
-    loads it.
+    fakes); ``verifier`` replaces the one that decides which sentences are shown. The chat model is created on first
+    use, so indexing never loads it.
     """
 
     def __init__(
@@ -148,7 +148,8 @@ class Assistant:
 
     @property
     def chain(self) -> Runnable:
-        """The LangChain runnable behind ``ask`` and ``stream``: question and history in; standalone, context, answer out.
+        """The LangChain runnable behind ``ask`` and ``stream``: question and history in; standalone, context,
+        answer out.
 
         Its ``answer`` streams verified sentences only, as ``stream`` does.
         """
@@ -267,7 +268,8 @@ class Assistant:
 
     @contextmanager
     def _remote_errors(self) -> Iterator[None]:
-        """A remote model that is down or refuses becomes one clear ``ModelError`` without secrets, whichever client reported it."""
+        """A remote model that is down or refuses becomes one clear ``ModelError`` without secrets, whichever
+        client reported it."""
         try:
             yield
         except Exception as exc:

@@ -55,7 +55,10 @@ class Settings(BaseSettings):
     base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server for provider models.")
     embedding: str = Field(
         "minilm",
-        description="'minilm' (bundled all-MiniLM-L6-v2 int8) or a LangChain 'provider:model' such as 'openai:text-embedding-3-small'.",
+        description=(
+            "'minilm' (bundled all-MiniLM-L6-v2 int8) or a LangChain 'provider:model' such as "
+            "'openai:text-embedding-3-small'."
+        ),
     )
     request_timeout: float = Field(60.0, gt=0, description="Seconds to wait for a remote model before giving up.")
     max_retries: int = Field(2, ge=0, le=10, description="Retries, with backoff, when a remote model fails to answer.")
@@ -66,7 +69,9 @@ class Settings(BaseSettings):
     n_threads: int | None = Field(
         None,
         ge=1,
-        description="CPU threads the local model decodes with (default: all cores). On a busy machine fewer can be faster.",
+        description=(
+            "CPU threads the local model decodes with (default: all cores). On a busy machine fewer can be faster."
+        ),
     )
     n_threads_batch: int | None = Field(
         None, ge=1, description="CPU threads the local model reads a prompt with (default: all cores)."
@@ -104,7 +109,9 @@ class Settings(BaseSettings):
     # Server login.
     auth: SecretStr | None = Field(
         None,
-        description="USER:PASS login: required by `serve`, and sent by `ask`, `chat` and Assistant.connect to a running server.",
+        description=(
+            "USER:PASS login: required by `serve`, and sent by `ask`, `chat` and Assistant.connect to a running server."
+        ),
     )
 
     @field_validator("auth")

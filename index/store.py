@@ -267,7 +267,7 @@ class ChunkStore:
         wanted = {doc.id: {c.id for c in chunks} for doc, chunks in documents}
         existing: dict[str, set[str]] = {}
         for page in self._pages(["metadatas"]):
-            for chunk_id, meta in zip(page["ids"], page["metadatas"]):
+            for chunk_id, meta in zip(page["ids"], page["metadatas"], strict=True):
                 existing.setdefault(meta["doc_id"], set()).add(chunk_id)
         results = [
             SyncResult(doc.id, len(wanted[doc.id] - have), len(have - wanted[doc.id]), len(have & wanted[doc.id]))
@@ -295,7 +295,11 @@ class ChunkStore:
         staging = self._new_generation()
         try:
             for page in self._pages(["embeddings", "documents", "metadatas"]):
-                rows = [i for i, (cid, m) in enumerate(zip(page["ids"], page["metadatas"])) if keep(cid, m["doc_id"])]
+                rows = [
+                    i
+                    for i, (cid, m) in enumerate(zip(page["ids"], page["metadatas"], strict=True))
+                    if keep(cid, m["doc_id"])
+                ]
                 if rows:
                     staging.add(
                         ids=[page["ids"][i] for i in rows],
@@ -343,13 +347,13 @@ class ChunkStore:
     def _pages(self, include: list[str], batch: int = 5000):
         total = self.count()
         for offset in range(0, total, batch):
-            yield self._read(lambda c: c.get(include=include, limit=batch, offset=offset))
+            yield self._read(lambda c, offset=offset: c.get(include=include, limit=batch, offset=offset))
 
     def all_chunks(self, batch: int = 5000) -> list[StoredChunk]:
         return [
             _stored(i, d, m)
             for page in self._pages(["documents", "metadatas"], batch)
-            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"])
+            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
         ]
 
     def dense_search(self, query: str, n: int) -> list[tuple[StoredChunk, float]]:
@@ -363,7 +367,7 @@ class ChunkStore:
                 query_embeddings=[vector], n_results=min(n, count), include=["documents", "metadatas", "distances"]
             )
         )
-        rows = zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+        rows = zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True)
         return [(_stored(i, d, m), 1.0 - dist) for i, d, m, dist in rows]
 
 

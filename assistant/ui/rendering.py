@@ -6,6 +6,7 @@ Kept apart from the Gradio wiring so it can be tested as plain functions.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 
 from assistant.answer import Answer, Source
@@ -71,7 +72,7 @@ def essay_html(title: str, text: str, sources: list[Source] = ()) -> str:
         anchors.setdefault(s.cited_start if s.cited_end > s.cited_start else s.start, []).append(s.citation)
     points = sorted({0, len(text)} | {p for a, b, _ in cited + shaded for p in (a, b)} | set(anchors))
     out = []
-    for a, b in zip(points, points[1:]):
+    for a, b in itertools.pairwise(points):
         out.extend(f'<span id="cite-{n}" class="cite-anchor"></span>' for n in sorted(set(anchors.get(a, []))))
         piece = html.escape(text[a:b])
         strong = [n for s, e, n in cited if s <= a and b <= e]
