@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from contextlib import contextmanager
 from itertools import takewhile
 from pathlib import Path
@@ -128,7 +128,7 @@ class Assistant:
 
     def documents(self) -> list[Document]:
         """The indexed documents, re-read from their files for display; stale ones are left out."""
-        first_chunk = {}
+        first_chunk: dict[str, dict] = {}
         for chunk in self._retriever.chunks:
             first_chunk.setdefault(chunk.doc_id, chunk.metadata)
         docs = []
@@ -178,10 +178,11 @@ class Assistant:
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         *_, answer = self.stream(question, history)
+        assert isinstance(answer, Answer)  # a stream always ends with its Answer
         return answer
 
     @cached_stream
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: list[dict] | None = None) -> Generator[str | Answer, None, None]:
         """Yield the answer's verified text sentence by sentence, then the finished ``Answer``.
 
         Each sentence is held until it closes and is shown only if the
@@ -205,7 +206,9 @@ class Assistant:
                     if check.stopped:
                         break
             finally:
-                tokens.close()  # ends generation: a stop button, or opening sentences that failed
+                # Ends generation: a stop button, or opening sentences that failed. Runnable.stream is a
+                # generator, typed as an Iterator.
+                tokens.close()  # type: ignore[attr-defined]
         yield from check.finish()
         yield check.answer()
 
@@ -213,10 +216,11 @@ class Assistant:
         answer = None
         async for event in self.astream(question, history):
             answer = event
+        assert isinstance(answer, Answer)  # a stream always ends with its Answer
         return answer
 
     @cached_astream
-    async def astream(self, question: str, history: list[dict] | None = None) -> AsyncIterator[str | Answer]:
+    async def astream(self, question: str, history: list[dict] | None = None) -> AsyncGenerator[str | Answer, None]:
         inputs = self._inputs(question, history)
         parts = self._parts()
         with self._remote_errors():
@@ -231,7 +235,7 @@ class Assistant:
                     if check.stopped:
                         break
             finally:
-                await tokens.aclose()
+                await tokens.aclose()  # type: ignore[attr-defined]  # an async generator, typed as AsyncIterator
         for shown in await asyncio.to_thread(check.finish):
             yield shown
         yield await asyncio.to_thread(check.answer)

@@ -288,13 +288,14 @@ def essay_sentences(chunks: Sequence, byline: dict[str, str] | None = None) -> l
 def _runs(chars: dict[int, str]) -> list[tuple[int, str]]:
     """Contiguous stretches of known characters, as (start, text)."""
     runs: list[tuple[int, str]] = []
-    start = prev = None
+    start = prev = 0
     buf: list[str] = []
     for pos in sorted(chars):
-        if prev is not None and pos != prev + 1:
+        if buf and pos != prev + 1:
             runs.append((start, "".join(buf)))
-            buf, start = [], None
-        start = pos if start is None else start
+            buf = []
+        if not buf:
+            start = pos
         buf.append(chars[pos])
         prev = pos
     if buf:

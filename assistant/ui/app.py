@@ -255,6 +255,6 @@ def serve(bot: Assistant, host: str, port: int, auth: tuple[str, str] | None, *,
         quiet=True,
         show_error=False,
         app_kwargs={"routes": api_routes(bot, auth)},  # the JSON API for the CLI and Assistant.connect (see _api)
-        **app.launch_kwargs,
+        **app.launch_kwargs,  # type: ignore[attr-defined]  # set by build_app; Blocks does not declare it
     )
     return app
