@@ -22,7 +22,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from contextlib import aclosing, closing
 from typing import Any
 
@@ -93,7 +93,9 @@ def _replay(answer: Answer) -> list[str | Answer]:
     return [answer.text, answer] if answer.text else [answer]
 
 
-def cached_stream(method: Callable[..., Iterator[str | Answer]]) -> Callable[..., Iterator[str | Answer]]:
+def cached_stream(
+    method: Callable[..., Generator[str | Answer, None, None]],
+) -> Callable[..., Iterator[str | Answer]]:
     @functools.wraps(method)
     def wrapper(self, question, history=None):
         key = self._answer_key(question, history)
@@ -111,7 +113,9 @@ def cached_stream(method: Callable[..., Iterator[str | Answer]]) -> Callable[...
     return wrapper
 
 
-def cached_astream(method: Callable[..., AsyncIterator[str | Answer]]) -> Callable[..., AsyncIterator[str | Answer]]:
+def cached_astream(
+    method: Callable[..., AsyncGenerator[str | Answer, None]],
+) -> Callable[..., AsyncIterator[str | Answer]]:
     @functools.wraps(method)
     async def wrapper(self, question, history=None):
         key = self._answer_key(question, history)

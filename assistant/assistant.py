@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator
 from contextlib import contextmanager
 from itertools import takewhile
 from pathlib import Path
@@ -43,8 +43,8 @@ class Assistant:
     """Answers questions about the indexed essays, citing passages.
 
     ``llm`` and ``embeddings`` override the configured models (tests pass
-    fakes); ``verifier`` replaces the one that decides which sentences are shown. The chat model is created on first use, so indexing never
-    loads it.
+    fakes); ``verifier`` replaces the one that decides which sentences are shown. The chat model is created on first
+    use, so indexing never loads it.
     """
 
     def __init__(
@@ -146,7 +146,7 @@ class Assistant:
 
     def documents(self) -> list[Document]:
         """The indexed documents, re-read from their files for display; stale ones are left out."""
-        first_chunk = {}
+        first_chunk: dict[str, dict] = {}
         for chunk in self._retriever.chunks:
             first_chunk.setdefault(chunk.doc_id, chunk.metadata)
         docs = []
@@ -166,7 +166,8 @@ class Assistant:
 
     @property
     def chain(self) -> Runnable:
-        """The LangChain runnable behind ``ask`` and ``stream``: question and history in; standalone, context, answer out.
+        """The LangChain runnable behind ``ask`` and ``stream``: question and history in; standalone, context,
+        answer out.
 
         Its ``answer`` streams verified sentences only, as ``stream`` does.
         """
@@ -180,7 +181,7 @@ class Assistant:
         return (parts.prepare | RunnablePassthrough.assign(answer=answer)).with_config(run_name="essay_assistant")
 
     @property
-    def chat_model(self) -> BaseChatModel:
+    def chat_model(self) -> Runnable:
         """The chat model that writes answers (loaded on first use), for benchmarks that call it directly."""
         return self._parts().llm
 
@@ -206,10 +207,11 @@ class Assistant:
 
     def ask(self, question: str, history: list[dict] | None = None) -> Answer:
         *_, answer = self.stream(question, history)
+        assert isinstance(answer, Answer)  # a stream always ends with its Answer
         return answer
 
     @cached_stream
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, history: list[dict] | None = None) -> Generator[str | Answer, None, None]:
         """Yield the answer's verified text sentence by sentence, then the finished ``Answer``.
 
         Each sentence is held until it closes and is shown only if the
@@ -233,7 +235,9 @@ class Assistant:
                     if check.stopped:
                         break
             finally:
-                tokens.close()  # ends generation: a stop button, or opening sentences that failed
+                # Ends generation: a stop button, or opening sentences that failed. Runnable.stream is a
+                # generator, typed as an Iterator.
+                tokens.close()  # type: ignore[attr-defined]
         yield from check.finish()
         yield check.answer()
 
@@ -241,10 +245,11 @@ class Assistant:
         answer = None
         async for event in self.astream(question, history):
             answer = event
+        assert isinstance(answer, Answer)  # a stream always ends with its Answer
         return answer
 
     @cached_astream
-    async def astream(self, question: str, history: list[dict] | None = None) -> AsyncIterator[str | Answer]:
+    async def astream(self, question: str, history: list[dict] | None = None) -> AsyncGenerator[str | Answer, None]:
         inputs = self._inputs(question, history)
         parts = self._parts()
         with self._remote_errors():
@@ -259,7 +264,7 @@ class Assistant:
                     if check.stopped:
                         break
             finally:
-                await tokens.aclose()
+                await tokens.aclose()  # type: ignore[attr-defined]  # an async generator, typed as AsyncIterator
         for shown in await asyncio.to_thread(check.finish):
             yield shown
         yield await asyncio.to_thread(check.answer)
@@ -296,7 +301,8 @@ class Assistant:
 
     @contextmanager
     def _remote_errors(self) -> Iterator[None]:
-        """A remote model that is down or refuses becomes one clear ``ModelError`` without secrets, whichever client reported it."""
+        """A remote model that is down or refuses becomes one clear ``ModelError`` without secrets, whichever
+        client reported it."""
         try:
             yield
         except Exception as exc:

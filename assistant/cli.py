@@ -120,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", type=Path, help="eval items, JSONL (default: the bundled evals/data/qa.jsonl)")
     p.add_argument("--out", type=Path, default=Path("eval-reports"), help="report directory (default: eval-reports)")
     p.add_argument("--limit", type=int, help="only the first N items (a quick look; the gate needs all)")
-    p.add_argument("--baseline", type=Path, help="baseline JSON (default for --check: the bundled evals/data/baseline.json)")
+    p.add_argument(
+        "--baseline", type=Path, help="baseline JSON (default for --check: the bundled evals/data/baseline.json)"
+    )
     p.add_argument("--check", action="store_true", help="exit 1 if the run regresses against the baseline")
     p.add_argument("--update-baseline", action="store_true", help="write this run as the new baseline to --baseline")
     p.add_argument(

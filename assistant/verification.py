@@ -34,7 +34,8 @@ from assistant.text import names_and_numbers, sentence_spans, stems, strip_citat
 SUPPORT = 0.62  # cosine between an answer sentence and its essay sentence(s); measured on the eval set
 COVERED = 0.8  # or this share of its content words in them
 TERSE = 4  # content words below which a claim is judged together with its question
-RELEVANT = 0.20  # cosine between the question and the answer sentence or its evidence; summaries of the essay measured 0.15-0.3
+# Cosine between the question and the answer sentence or its evidence; summaries of the essay measured 0.15-0.3.
+RELEVANT = 0.20
 PAIR_GAP = 1  # two essay sentences support a claim together only when at most this many sentences apart
 _NEGATION = frozenset("not no never nor cannot can't won't don't doesn't didn't isn't aren't wasn't weren't".split())
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.\s?){2,}|\b[A-Z]{2,}\b")
@@ -124,7 +125,7 @@ class MeaningVerifier:
             vectors = np.asarray(self._embeddings.embed_documents(new), dtype=np.float32)
             vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
             with self._lock:
-                self._vectors.update(zip(new, vectors))
+                self._vectors.update(zip(new, vectors, strict=True))
         with self._lock:
             return np.stack([self._vectors[t] for t in texts])
 
@@ -287,13 +288,14 @@ def essay_sentences(chunks: Sequence, byline: dict[str, str] | None = None) -> l
 def _runs(chars: dict[int, str]) -> list[tuple[int, str]]:
     """Contiguous stretches of known characters, as (start, text)."""
     runs: list[tuple[int, str]] = []
-    start = prev = None
+    start = prev = 0
     buf: list[str] = []
     for pos in sorted(chars):
-        if prev is not None and pos != prev + 1:
+        if buf and pos != prev + 1:
             runs.append((start, "".join(buf)))
-            buf, start = [], None
-        start = pos if start is None else start
+            buf = []
+        if not buf:
+            start = pos
         buf.append(chars[pos])
         prev = pos
     if buf:

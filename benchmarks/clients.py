@@ -156,22 +156,25 @@ def _markdown(r: dict) -> str:
     lines = [
         "# CLI ask through a running server (issue 15)",
         "",
-        f"{r['questions']} questions, each asked both ways in alternating order, model `{r['model']}`; {r['errors']} errors; "
-        f"{r['same_answer']} of {r['questions']} answers identical both ways.",
+        f"{r['questions']} questions, each asked both ways in alternating order, model `{r['model']}`; "
+        f"{r['errors']} errors; {r['same_answer']} of {r['questions']} answers identical both ways.",
         "",
         "| | p50 latency | peak RSS |",
         "|---|---|---|",
-        f"| server's own answer (POST /api/ask, warm client) | {r['server_p50_s']:.2f} s | {r['server_peak_rss_mb']} MB (the server) |",
+        f"| server's own answer (POST /api/ask, warm client) | {r['server_p50_s']:.2f} s "
+        f"| {r['server_peak_rss_mb']} MB (the server) |",
         f"| `essay-assistant ask` process through the server | {r['cli_p50_s']:.2f} s | {r['cli_peak_rss_mb']} MB |",
     ]
     if "local_p50_s" in r:
         lines.append(
-            f"| `essay-assistant ask --local` while serve runs | {r['local_p50_s']:.2f} s | {r['local_peak_rss_mb']} MB |"
+            f"| `essay-assistant ask --local` while serve runs | {r['local_p50_s']:.2f} s "
+            f"| {r['local_peak_rss_mb']} MB |"
         )
     lines += [
         "",
-        f"Ratio CLI / server: {r['ratio_of_medians']:.2f}x (median of per-question ratios {r['median_of_ratios']:.2f}x; "
-        f"target {r['target_ratio']}x). The CLI's own cost, median: {r['cli_overhead_p50_s']:.2f} s.",
+        f"Ratio CLI / server: {r['ratio_of_medians']:.2f}x "
+        f"(median of per-question ratios {r['median_of_ratios']:.2f}x; target {r['target_ratio']}x). "
+        f"The CLI's own cost, median: {r['cli_overhead_p50_s']:.2f} s.",
         "",
     ]
     return "\n".join(lines)

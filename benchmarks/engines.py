@@ -150,7 +150,7 @@ def bench_single(engines: list[Engine], work: Path, n: int) -> dict:
     first = engines[0].name
     for e in engines[1:]:
         out[e.name]["same_answer_as_first_engine"] = sum(
-            a["text"] == b["text"] for a, b in zip(runs[first], runs[e.name])
+            a["text"] == b["text"] for a, b in zip(runs[first], runs[e.name], strict=True)
         )
     return out
 

@@ -95,7 +95,7 @@ def run_session(url: str, session: int, recorder: Recorder, deadline: float) -> 
         server = recorder.calls.get(question, {})
         expected = [
             m
-            for q, a in zip(asked, answers)
+            for q, a in zip(asked, answers, strict=True)
             for m in ({"role": "user", "content": q}, {"role": "assistant", "content": a})
         ]
         requests.append(
@@ -183,8 +183,8 @@ def markdown(report: dict) -> str:
             "",
             f"- answers: {report['answers']}, errors: {len(report['errors'])}, cross-talk: {len(report['cross_talk'])}",
             f"- throughput: {report['answers_per_min']:.1f} answers/min over {report['wall_s']:.0f} s",
-            f"- server process RSS: {report['rss_mb']['before']:.0f} MB before, {report['rss_mb']['after']:.0f} MB after, "
-            f"peak {report['rss_mb']['peak']:.0f} MB",
+            f"- server process RSS: {report['rss_mb']['before']:.0f} MB before, "
+            f"{report['rss_mb']['after']:.0f} MB after, peak {report['rss_mb']['peak']:.0f} MB",
             "",
             "| seconds | p50 | p95 |",
             "|---|---|---|",

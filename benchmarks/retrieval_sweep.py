@@ -74,9 +74,9 @@ def main() -> None:
                 store.sync_document(doc, chunks)
                 retriever = HybridRetriever(store)
                 modes = {
-                    "dense": lambda q, k: [c for c, _ in store.dense_search(q, k)],
-                    "bm25": lambda q, k: retriever.keyword_search(q, k),
-                    "hybrid": lambda q, k: [p.chunk for p in retriever.search(q, k)],
+                    "dense": lambda q, k, store=store: [c for c, _ in store.dense_search(q, k)],
+                    "bm25": lambda q, k, retriever=retriever: retriever.keyword_search(q, k),
+                    "hybrid": lambda q, k, retriever=retriever: [p.chunk for p in retriever.search(q, k)],
                 }
                 for mode, fn in modes.items():
                     if mode == "bm25" and emb_name != args.embeddings.split(",")[0]:
@@ -93,7 +93,8 @@ def main() -> None:
     ]
     for emb, size, n, mode, m in rows:
         lines.append(
-            f"| {emb} | {size} | {n} | {mode} | {m['hit@k']:.3f} | {m['recall@k']:.3f} | {m['mrr']:.3f} | {m['chars']:.0f} | {m['ms_p50']:.1f} |"
+            f"| {emb} | {size} | {n} | {mode} | {m['hit@k']:.3f} | {m['recall@k']:.3f} | {m['mrr']:.3f} "
+            f"| {m['chars']:.0f} | {m['ms_p50']:.1f} |"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -90,8 +90,8 @@ def correct(item, text: str) -> bool:
 
 
 def summarise(runs: list[dict], items) -> dict:
-    ans = [correct(i, r["text"]) for i, r in zip(items, runs) if i.answerable]
-    unans = [correct(i, r["text"]) for i, r in zip(items, runs) if not i.answerable]
+    ans = [correct(i, r["text"]) for i, r in zip(items, runs, strict=True) if i.answerable]
+    unans = [correct(i, r["text"]) for i, r in zip(items, runs, strict=True) if not i.answerable]
     return {
         "questions": len(runs),
         "answerable_correct": round(statistics.mean(ans), 3) if ans else None,
@@ -209,7 +209,8 @@ def markdown(result: dict) -> str:
         "",
         f"Arms on the same {a['subset_questions']} questions (every 4th eval item):",
         "",
-        "| arm | answerable correct | unanswerable declined | TTFT p50 (s) | answer p50 (s) | answer p95 (s) | tokens/s |",
+        "| arm | answerable correct | unanswerable declined | TTFT p50 (s) | answer p50 (s) | answer p95 (s) "
+        "| tokens/s |",
         "|---|---|---|---|---|---|---|",
     ]
     for name, m in a["arms"].items():
@@ -224,8 +225,8 @@ def markdown(result: dict) -> str:
     ]
     for r in result["scaling"]:
         lines.append(
-            f"| {r['factor']}x | {r['chunks']} | {r['index_build_s']} | {r['retrieval_p50_ms']} / {r['retrieval_p95_ms']} | "
-            f"{r['hit_at_k']} | {r['recall_at_k']} |"
+            f"| {r['factor']}x | {r['chunks']} | {r['index_build_s']} "
+            f"| {r['retrieval_p50_ms']} / {r['retrieval_p95_ms']} | {r['hit_at_k']} | {r['recall_at_k']} |"
         )
     if q := result.get("scale_quality"):
         lines += [
@@ -271,8 +272,8 @@ def main() -> None:
         for n, item in enumerate(tqdm(items, desc="assistant and raw llama.cpp", unit="q")):
             messages = bot.prepared_prompt(item.question, item.history)
             turns = [
-                lambda: ours.append(timed_stream(bot.stream(item.question, item.history))),
-                lambda: raw.append(timed_stream(raw_stream(llm, messages))),
+                lambda item=item: ours.append(timed_stream(bot.stream(item.question, item.history))),
+                lambda messages=messages: raw.append(timed_stream(raw_stream(llm, messages))),
             ]
             for turn in turns if n % 2 == 0 else turns[::-1]:
                 forget_question(bot, llm)
@@ -281,7 +282,9 @@ def main() -> None:
         mine, theirs = summarise(ours, items), summarise(raw, items)
         speed |= {k: mine[k] for k in ("ttft_p50_s", "answer_p50_s", "answer_p95_s", "tokens_per_s_p50")}
         speed["raw_answer_p50_s"] = theirs["answer_p50_s"]
-        speed["overhead_ratio"] = round(statistics.median(o["total"] / r["total"] for o, r in zip(ours, raw)), 3)
+        speed["overhead_ratio"] = round(
+            statistics.median(o["total"] / r["total"] for o, r in zip(ours, raw, strict=True)), 3
+        )
         arms = {"assistant": summarise([ours[items.index(i)] for i in subset], subset)}
         arms["raw llama.cpp, same prompt"] = summarise([raw[items.index(i)] for i in subset], subset)
         arms["whole essay, plain prompt"] = summarise(run_arm("whole essay", whole_essay_arm(llm), subset), subset)

@@ -105,9 +105,11 @@ def main() -> None:
     (args.out / "verification.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     b, a = result["before"], result["after"]
     (args.out / "verification.md").write_text(
-        f"# Verified streaming against the previous answer path ({len(questions)} first-turn eval questions, interleaved)\n\n"
+        f"# Verified streaming against the previous answer path "
+        f"({len(questions)} first-turn eval questions, interleaved)\n\n"
         "| | first text shown p50 (s) | answer p50 (s) | answer p95 (s) |\n|---|---|---|---|\n"
-        f"| before: previous prompt, tokens as generated | {b['first_p50_s']} | {b['answer_p50_s']} | {b['answer_p95_s']} |\n"
+        f"| before: previous prompt, tokens as generated | {b['first_p50_s']} | {b['answer_p50_s']} "
+        f"| {b['answer_p95_s']} |\n"
         f"| after: verified sentences | {a['first_p50_s']} | {a['answer_p50_s']} | {a['answer_p95_s']} |\n\n"
         f'Answer p50 after / before: **{result["answer_p50_ratio"]}**. "First text shown" is the first token before '
         "and the first verified sentence after.\n",

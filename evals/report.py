@@ -69,8 +69,8 @@ def markdown_report(report: dict) -> str:
         facts = f"{r['facts_found']}/{r['facts_total']}" if r["answerable"] else "-"
         cited = ",".join(str(s["citation"]) for s in r["sources"]) or "-"
         out.append(
-            f"| {r['id']} | {'pass' if r['passed'] else 'FAIL'} | {_cell(r['question'])} | {_cell(r['answer'])} | {cited} "
-            f"| {facts} | {r['token_f1']:.2f} | {_fmt(r['groundedness'])} | {r['latency_s']:.1f} |"
+            f"| {r['id']} | {'pass' if r['passed'] else 'FAIL'} | {_cell(r['question'])} | {_cell(r['answer'])} "
+            f"| {cited} | {facts} | {r['token_f1']:.2f} | {_fmt(r['groundedness'])} | {r['latency_s']:.1f} |"
         )
     return "\n".join(out) + "\n"
 

@@ -86,10 +86,11 @@ class HybridRetriever:
 
     def keyword_search(self, query: str, n: int) -> list[Chunk]:
         self._refresh()
-        tokens = [t for t in tokenize(query) if self._bm25 is not None and t in self._bm25.vocab_dict]
-        if not tokens:
+        bm25 = self._bm25
+        tokens = [t for t in tokenize(query) if bm25 is not None and t in bm25.vocab_dict]
+        if bm25 is None or not tokens:
             return []
-        scores = self._bm25.get_scores(tokens)
+        scores = bm25.get_scores(tokens)
         import numpy as np
 
         order = np.argsort(-scores, kind="stable")[:n]

@@ -99,7 +99,9 @@ def verify(store: ChunkStore) -> None:
     if not ids:
         return
     page = store._read(lambda c: c.peek(1))
-    found = store._read(lambda c: c.query(query_embeddings=[page["embeddings"][0]], n_results=len(ids), include=[]))
+    embeddings = page["embeddings"]
+    assert embeddings is not None  # peek includes them
+    found = store._read(lambda c: c.query(query_embeddings=embeddings[:1], n_results=len(ids), include=[]))
     if set(found["ids"][0]) != ids:
         raise RuntimeError(f"the copied vector index holds {len(found['ids'][0])} of {len(ids)} records")
 

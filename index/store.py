@@ -13,13 +13,14 @@ import re
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import chromadb
 from chromadb.api.shared_system_client import SharedSystemClient
+from chromadb.api.types import GetResult, Include, PyEmbedding
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError, NotFoundError
 from langchain_core.embeddings import Embeddings
@@ -239,7 +240,9 @@ class ChunkStore:
         """Touch the metadata, the records and the vector index, so a corrupt store fails here, not mid-answer."""
         page = self._read(lambda c: c.peek(1))
         if len(page["ids"]):
-            self._read(lambda c: c.query(query_embeddings=[page["embeddings"][0]], n_results=1, include=[]))
+            embeddings = page["embeddings"]
+            assert embeddings is not None  # peek includes them
+            self._read(lambda c: c.query(query_embeddings=embeddings[:1], n_results=1, include=[]))
 
     @property
     def embeddings(self) -> Embeddings:
@@ -262,7 +265,7 @@ class ChunkStore:
         wanted = {doc.id: {c.id for c in chunks} for doc, chunks in documents}
         existing: dict[str, set[str]] = {}
         for page in self._pages(["metadatas"]):
-            for chunk_id, meta in zip(page["ids"], page["metadatas"]):
+            for chunk_id, meta in zip(page["ids"], page["metadatas"], strict=True):
                 existing.setdefault(meta["doc_id"], set()).add(chunk_id)
         results = [
             SyncResult(doc.id, len(wanted[doc.id] - have), len(have - wanted[doc.id]), len(have & wanted[doc.id]))
@@ -290,7 +293,11 @@ class ChunkStore:
         staging = self._new_generation()
         try:
             for page in self._pages(["embeddings", "documents", "metadatas"]):
-                rows = [i for i, (cid, m) in enumerate(zip(page["ids"], page["metadatas"])) if keep(cid, m["doc_id"])]
+                rows = [
+                    i
+                    for i, (cid, m) in enumerate(zip(page["ids"], page["metadatas"], strict=True))
+                    if keep(cid, m["doc_id"])
+                ]
                 if rows:
                     staging.add(
                         ids=[page["ids"][i] for i in rows],
@@ -304,7 +311,10 @@ class ChunkStore:
                     staging.add(
                         ids=[c.id for _, c in batch],
                         documents=[c.text for _, c in batch],
-                        embeddings=self._embeddings.embed_documents([c.text for _, c in batch]),
+                        # A list[list[float]] is a list of embeddings; Chroma's list type is invariant.
+                        embeddings=cast(
+                            list[PyEmbedding], self._embeddings.embed_documents([c.text for _, c in batch])
+                        ),
                         metadatas=[
                             doc.metadata()
                             | {"doc_hash": doc.content_hash, "start": c.start, "end": c.end, "index": c.index}
@@ -335,16 +345,20 @@ class ChunkStore:
                 log.info("removing %s, left over from an interrupted index run", collection.name)
                 self._client.delete_collection(collection.name)
 
-    def _pages(self, include: list[str], batch: int = 5000):
+    def _pages(self, include: Include, batch: int = 5000) -> Iterator[Any]:
+        """The records, ``batch`` at a time (as ``GetResult`` pages; ``Any``, as Chroma types every column optional)."""
         total = self.count()
         for offset in range(0, total, batch):
-            yield self._read(lambda c: c.get(include=include, limit=batch, offset=offset))
+            yield self._page(include, offset, batch)
+
+    def _page(self, include: Include, offset: int, limit: int) -> GetResult:
+        return self._read(lambda c: c.get(include=include, limit=limit, offset=offset))
 
     def all_chunks(self, batch: int = 5000) -> list[Chunk]:
         return [
             _stored(i, d, m)
             for page in self._pages(["documents", "metadatas"], batch)
-            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"])
+            for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
         ]
 
     def dense_search(self, query: str, n: int) -> list[tuple[Chunk, float]]:
@@ -352,17 +366,19 @@ class ChunkStore:
         count = self.count()
         if n <= 0 or count == 0:
             return []
-        vector = self._embeddings.embed_query(query)
+        vector: PyEmbedding = self._embeddings.embed_query(query)
         res = self._read(
             lambda c: c.query(
                 query_embeddings=[vector], n_results=min(n, count), include=["documents", "metadatas", "distances"]
             )
         )
-        rows = zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+        documents, metadatas, distances = res["documents"], res["metadatas"], res["distances"]
+        assert documents is not None and metadatas is not None and distances is not None  # all three included
+        rows = zip(res["ids"][0], documents[0], metadatas[0], distances[0], strict=True)
         return [(_stored(i, d, m), 1.0 - dist) for i, d, m, dist in rows]
 
 
-def _stored(chunk_id: str, text: str, meta: dict) -> Chunk:
+def _stored(chunk_id: str, text: str, meta: Mapping[str, Any]) -> Chunk:
     return Chunk(
         chunk_id, meta["doc_id"], text, int(meta["start"]), int(meta["end"]), int(meta.get("index", 0)), dict(meta)
     )

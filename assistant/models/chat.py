@@ -64,8 +64,9 @@ def describe_unreachable(settings: Settings, exc: BaseException) -> ModelError:
             "if it happens again, lower ESSAY_ASSISTANT_SLOTS or ESSAY_ASSISTANT_N_CTX."
         )
     return ModelError(
-        f"the model server{_where(settings)} did not answer ({type(exc).__name__}) after {settings.max_retries} retries "
-        f"and a {settings.request_timeout:g} s timeout. Check that it is running and reachable, or use --model local."
+        f"the model server{_where(settings)} did not answer ({type(exc).__name__}) "
+        f"after {settings.max_retries} retries and a {settings.request_timeout:g} s timeout. "
+        "Check that it is running and reachable, or use --model local."
     )
 
 

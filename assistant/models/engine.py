@@ -54,7 +54,8 @@ class EngineConfig:
 
 
 def server_params(config: EngineConfig, api_key: str) -> Any:
-    """llama.cpp server parameters: loopback only, a random port, an API key, ``slots`` slots of ``n_ctx`` tokens each."""
+    """llama.cpp server parameters: loopback only, a random port, an API key, ``slots`` slots of ``n_ctx`` tokens
+    each."""
     import xllamacpp
 
     params = xllamacpp.CommonParams()

@@ -117,7 +117,8 @@ def find_server(data_dir: Path, auth: tuple[str, str] | None = None) -> ServerAd
             how = "refused the login in ESSAY_ASSISTANT_AUTH" if auth else "requires a login"
             raise LoginRefused(
                 f"a server is running at {address.url} (process {address.pid}) and {how}: set "
-                "ESSAY_ASSISTANT_AUTH=USER:PASS to the login given to serve --auth, or answer in this process with --local"
+                "ESSAY_ASSISTANT_AUTH=USER:PASS to the login given to serve --auth, "
+                "or answer in this process with --local"
             ) from None
         except ServerError as exc:
             log.warning(

@@ -27,7 +27,7 @@ import logging
 import os
 import secrets
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -62,7 +62,7 @@ def api_routes(bot: Assistant, auth: tuple[str, str] | None = None) -> list[Base
         }
 
     @router.post("/ask")
-    def ask(request: Request, payload: Any = Body(None)):
+    def ask(request: Request, payload: Annotated[Any, Body()] = None):
         if denied := _check_login(request, auth):
             return denied
         try:
@@ -72,7 +72,7 @@ def api_routes(bot: Assistant, auth: tuple[str, str] | None = None) -> list[Base
             return _error_response(exc)
 
     @router.post("/stream")
-    def stream(request: Request, payload: Any = Body(None)):
+    def stream(request: Request, payload: Annotated[Any, Body()] = None):
         if denied := _check_login(request, auth):
             return denied
         try:

@@ -53,7 +53,8 @@ class RemoteAssistant:
             "auth": httpx.BasicAuth(*auth) if auth else None,
             "timeout": httpx.Timeout(timeout, connect=10.0),
             "trust_env": False,  # a proxy from the environment must not see the questions or the login
-            # Plain http never does TLS (and redirects are not followed): skip loading the CA bundle, 0.1-0.3 s a client.
+            # Plain http never does TLS (and redirects are not followed): skip loading the CA bundle,
+            # 0.1-0.3 s a client.
             "verify": self.url.startswith("https:"),
         }
         self._http = httpx.Client(transport=transport, **self._options)
@@ -203,7 +204,8 @@ def _error_from(body: dict, url: str, status: int) -> Exception:
 
 
 def answer_from_dict(data: dict) -> Answer:
-    """An ``Answer`` (with ``Source`` objects) from ``Answer.to_dict()``; unknown keys from a newer server are dropped."""
+    """An ``Answer`` (with ``Source`` objects) from ``Answer.to_dict()``; unknown keys from a newer server are
+    dropped."""
     return dataclass_from(Answer, data)
 
 
@@ -228,7 +230,7 @@ def _build(hint: Any, value: Any) -> Any:
     if origin is tuple and args:
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_build(args[0], v) for v in value)
-        return tuple(_build(a, v) for a, v in zip(args, value))
+        return tuple(_build(a, v) for a, v in zip(args, value, strict=True))
     if origin is dict and len(args) == 2:
         return {k: _build(args[1], v) for k, v in value.items()}
     return value

@@ -99,7 +99,8 @@ def history_for_model(history: list[dict]) -> list[dict]:
 def chat(
     bot: Assistant, message: str, history: list[dict], document: Document | None, feedback: FeedbackLog | None = None
 ) -> Iterator[tuple]:
-    """Stream one answer's verified sentences: (chat messages, essay HTML) pairs, ending with the answer and its sources."""
+    """Stream one answer's verified sentences: (chat messages, essay HTML) pairs, ending with the answer and its
+    sources."""
     title, text = (document.title, document.text) if document else ("", "")
     plain = essay_html(title, text) if document else ""
     try:
@@ -164,7 +165,8 @@ def build_app(bot: Assistant, warm: WarmUp | None = None) -> gr.Blocks:
     with gr.Blocks(title="essay-assistant", analytics_enabled=False) as app:
         gr.Markdown(
             f"## {document.title if document else 'essay-assistant'}\n{byline}\n\n"
-            "Answers come only from this essay, with numbered citations. When the essay does not say, the assistant says so."
+            "Answers come only from this essay, with numbered citations. "
+            "When the essay does not say, the assistant says so."
         )
         status = gr.Markdown((lambda: warm.status) if warm else "Ready.", elem_id="model-status")
         with gr.Row(equal_height=False):
@@ -191,7 +193,8 @@ def build_app(bot: Assistant, warm: WarmUp | None = None) -> gr.Blocks:
                     additional_outputs=[essay],
                     examples=example_questions(),
                     api_name="chat",
-                    concurrency_limit=bot.settings.slots,  # one answer per model slot; the rest wait, seeing their place
+                    # One answer per model slot; the rest wait, seeing their place.
+                    concurrency_limit=bot.settings.slots,
                     show_progress="full",
                     fill_height=False,
                     analytics_enabled=False,
@@ -233,6 +236,6 @@ def serve(bot: Assistant, host: str, port: int, auth: tuple[str, str] | None, *,
         quiet=True,
         show_error=False,
         app_kwargs={"routes": api_routes(bot, auth)},  # the JSON API for the CLI and Assistant.connect (see _api)
-        **app.launch_kwargs,
+        **app.launch_kwargs,  # type: ignore[attr-defined]  # set by build_app; Blocks does not declare it
     )
     return app

@@ -34,7 +34,7 @@ class FeedbackLog:
             while len(self._answers) > self._remember:
                 self._answers.popitem(last=False)
 
-    def record(self, rendered: str, question: str, liked: bool | None) -> dict:
+    def record(self, rendered: str, question: str, liked: bool | str | None) -> dict:
         with self._lock:
             answer = self._answers.get(rendered)
         entry = {

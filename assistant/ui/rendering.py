@@ -6,7 +6,9 @@ Kept apart from the Gradio wiring so it can be tested as plain functions.
 from __future__ import annotations
 
 import html
+import itertools
 import re
+from collections.abc import Sequence
 
 from assistant.answer import Answer, Source
 
@@ -59,7 +61,7 @@ def sources_markdown(answer: Answer) -> str:
     return "\n\n".join(parts)
 
 
-def essay_html(title: str, text: str, sources: list[Source] = ()) -> str:
+def essay_html(title: str, text: str, sources: Sequence[Source] = ()) -> str:
     """The document with each cited sentence marked strongly inside its lightly shaded passage.
 
     ``#cite-n`` anchors the sentence cited as ``n``, so a click on ``[n]`` scrolls to it.
@@ -70,8 +72,8 @@ def essay_html(title: str, text: str, sources: list[Source] = ()) -> str:
     for s in sources:
         anchors.setdefault(s.cited_start if s.cited_end > s.cited_start else s.start, []).append(s.citation)
     points = sorted({0, len(text)} | {p for a, b, _ in cited + shaded for p in (a, b)} | set(anchors))
-    out = []
-    for a, b in zip(points, points[1:]):
+    out: list[str] = []
+    for a, b in itertools.pairwise(points):
         out.extend(f'<span id="cite-{n}" class="cite-anchor"></span>' for n in sorted(set(anchors.get(a, []))))
         piece = html.escape(text[a:b])
         strong = [n for s, e, n in cited if s <= a and b <= e]

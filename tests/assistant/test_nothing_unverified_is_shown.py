@@ -1,4 +1,5 @@
-"""The page's promise: a sentence the essay does not support never reaches a reader, on any channel, not even mid-stream."""
+"""The page's promise: a sentence the essay does not support never reaches a reader, on any channel, not even
+mid-stream."""
 
 import itertools
 import socket

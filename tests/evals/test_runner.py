@@ -20,7 +20,8 @@ MET = EvalItem(
     reference_answer="In Singapore, Hanoi and the Demilitarized Zone.",
     required_facts=[["Singapore"], ["Hanoi"], ["DMZ", "Demilitari[sz]ed Zone"]],
     supporting_quotes=[
-        "The president has met with Kim three times already, in Singapore, Hanoi, and in the Demilitarized Zone that separates the two Koreas."
+        "The president has met with Kim three times already, in Singapore, Hanoi, "
+        "and in the Demilitarized Zone that separates the two Koreas."
     ],
     required=True,
 )

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 from fakes import ESSAY
 
@@ -26,7 +28,7 @@ def test_chunks_end_at_sentence_boundaries_and_overlap():
     for c in chunks:
         at_paragraph_end = doc.text[c.end : c.end + 2] in ("\n\n", "")
         assert c.text[-1] in '.?!”"’)' or at_paragraph_end, c.text[-40:]
-    overlapping = [a for a, b in zip(chunks, chunks[1:]) if b.start < a.end]
+    overlapping = [a for a, b in itertools.pairwise(chunks) if b.start < a.end]
     assert overlapping, "long paragraphs split by sentence should overlap"
 
 

@@ -140,7 +140,7 @@ def test_slots_answer_at_the_same_time(model_path, tmp_path):
     async def both():
         async def one(n):
             first = None
-            async for chunk in chat.astream([HumanMessage(f"{COUNT} ({n})")]):
+            async for _chunk in chat.astream([HumanMessage(f"{COUNT} ({n})")]):
                 first = first or time.monotonic()
             return first, time.monotonic()
 

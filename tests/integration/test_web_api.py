@@ -1,5 +1,6 @@
 """The /chat endpoint through gradio_client, against a launched app: answer, streaming, follow-up."""
 
+import itertools
 import re
 
 from gradio_client import Client
@@ -21,7 +22,7 @@ def test_submit_streams_partial_answers(app_url):
     assert len(partial_texts) >= 2, outputs[:3]  # "checking", then each verified sentence
     assert all("(checking against the essay…)" in p for p in partial_texts)
     shown = [re.sub(r"<em class=\"checking\">.*?</em>", "", p).strip() for p in partial_texts]
-    assert all(a in b for a, b in zip(shown, shown[1:]))  # each update extends the last
+    assert all(a in b for a, b in itertools.pairwise(shown))  # each update extends the last
     final_messages, _ = job.result()
     assert "sister" in final_messages[0]["content"].lower()
 

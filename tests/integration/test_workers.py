@@ -30,7 +30,7 @@ def test_two_workers_share_the_store_and_the_model(chroma_server, llama_server, 
         for i, p in enumerate(ports)
     ]
     try:
-        for p, w in zip(ports, workers):
+        for p, w in zip(ports, workers, strict=True):
             wait_for_http(f"http://127.0.0.1:{p}/", 240, w)
         answers = []
         for p in ports:
@@ -45,7 +45,7 @@ def test_two_workers_share_the_store_and_the_model(chroma_server, llama_server, 
         shared = client.get_collection(client.get_collection("workers-active").metadata["active"])
         assert shared.count() > 0, "the workers indexed into the shared Chroma server"
         assert not (tmp_path / "w0" / "chroma").exists() and not (tmp_path / "w1" / "chroma").exists()
-        for answer, sources in answers:
+        for answer, _sources in answers:
             # Answered through the shared model server: a model failure would read "Cannot answer".
             assert not answer["content"].startswith("**Cannot answer.**"), answer
             # The 1.5B model through llama.cpp's server sometimes declines this (seen in CI); it never invents.

@@ -266,7 +266,8 @@ def test_cli_ask_uses_the_running_server_with_the_same_output(served, settings, 
     remote_json = json.loads(capsys.readouterr().out)
     assert len(recording.questions) == 2
 
-    # The same question answered in this process (--local; a store of its own on the same fake embedding) prints the same.
+    # The same question answered in this process (--local; a store of its own on the same fake embedding)
+    # prints the same.
     from fakes import HashingEmbeddings
 
     monkeypatch.setattr("assistant.assistant.make_chat_model", lambda s: fake_llm(MET, MET))

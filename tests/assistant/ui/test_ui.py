@@ -139,7 +139,8 @@ def test_feedback_is_logged_with_sources_and_becomes_eval_cases(ui_bot, tmp_path
     assert case["question"] == "Where have Trump and Kim met?" and case["answerable"] is True
     assert case["reference_answer"] == "They met in Singapore, Hanoi, and in the Demilitarized Zone."
     assert case["supporting_quotes"] == [
-        "The president has met with Kim three times already, in Singapore, Hanoi, and in the Demilitarized Zone that separates the two Koreas."
+        "The president has met with Kim three times already, in Singapore, Hanoi, "
+        "and in the Demilitarized Zone that separates the two Koreas."
     ]
     assert all(q in doc.text for q in case["supporting_quotes"])  # verbatim, so the eval validator accepts them
 
