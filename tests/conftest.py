@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,3 +31,19 @@ def make_assistant(settings, embeddings):
         return Assistant(s, llm=llm, embeddings=embeddings)
 
     return make
+
+
+@pytest.fixture
+def console_script(tmp_path: Path):
+    """Run the installed ``essay-assistant`` script in a new process: only there does an uncaught error reach stderr.
+
+    In-process, an exception escaping ``main()`` goes to pytest, so "no traceback on stderr" can only be checked here.
+    """
+    script = Path(sys.executable).with_name("essay-assistant")
+    assert script.exists(), f"{script} is missing: install the project (pip install -e '.[test]')"
+    env = os.environ | {"ESSAY_ASSISTANT_DATA_DIR": str(tmp_path / "script-data")}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(script), *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+
+    return run

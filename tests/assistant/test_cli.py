@@ -22,13 +22,14 @@ def test_every_setting_flag_has_help():
             assert action.help, action.option_strings
 
 
-def test_index_reports_skipped_files_and_exits_nonzero(tmp_path: Path, capsys):
+def test_index_reports_skipped_files_and_exits_nonzero(tmp_path: Path, console_script):
+    """Through the console script: an uncaught error there prints a traceback and exits 1 as well."""
     junk = tmp_path / "junk.txt"
     junk.write_bytes(b"\x00" * 10)
-    code = main(["index", str(junk), "--data-dir", str(tmp_path / "data")])
-    captured = capsys.readouterr()
-    assert code == 1
-    assert "binary" in captured.err and "Traceback" not in captured.err
+    out = console_script("index", str(junk), "--data-dir", str(tmp_path / "data"))
+    reason = f"{junk}: looks binary (contains NUL bytes); index plain text files only"
+    assert out.returncode == 1, out.stderr
+    assert f"skipped: {reason}" in out.stderr.splitlines() and "Traceback" not in out.stderr, out.stderr
 
 
 def test_index_is_idempotent_from_the_cli(tmp_path: Path, capsys):
@@ -55,9 +56,17 @@ def test_ask_with_a_missing_model_file_explains(tmp_path: Path, capsys):
     assert "missing.gguf does not exist" in err
 
 
-def test_console_script_and_module_entry_points(tmp_path: Path):
-    out = subprocess.run([sys.executable, "-m", "assistant", "--help"], capture_output=True, text=True, check=True)
-    assert "index" in out.stdout and "ask" in out.stdout and "chat" in out.stdout
+@pytest.mark.parametrize("entry_point", ["console script", "module"])
+def test_console_script_and_module_entry_points(entry_point, console_script):
+    """Both ways in that the README names: the installed ``essay-assistant`` script and ``python -m assistant``."""
+    if entry_point == "console script":
+        out = console_script("--help")
+    else:
+        out = subprocess.run([sys.executable, "-m", "assistant", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("usage: essay-assistant ")
+    commands = [line.split()[0] for line in out.stdout.split("COMMAND\n", 1)[1].split("\n\n")[0].splitlines()]
+    assert commands == ["index", "ask", "chat", "eval", "feedback", "serve"]
 
 
 @pytest.fixture
@@ -254,11 +263,13 @@ def test_ask_cleans_odd_questions_and_answers(fake_models, tmp_path: Path, capsy
     assert "Kim" in sent and not any(ch in sent for ch in "\x00\x01\x1b\x7f\ud800\udcff")
 
 
-def test_ask_rejects_a_question_over_the_limit_with_a_message(fake_models, tmp_path: Path, capsys):
-    fake_models("unused")
-    assert main(["ask", "why " * 600, "--data-dir", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("error: The question is 2,399 characters long; the limit is 2,000") and "Traceback" not in err
+def test_ask_rejects_a_question_over_the_limit_with_a_message(tmp_path: Path, console_script):
+    """Through the console script, so a traceback would reach stderr; the missing model shows none is loaded."""
+    out = console_script("ask", "why " * 600, "--data-dir", str(tmp_path), "--model", str(tmp_path / "missing.gguf"))
+    message = "error: The question is 2,399 characters long; the limit is 2,000. Please shorten it."
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr.splitlines() and "Traceback" not in out.stderr, out.stderr
+    assert out.stdout == ""
 
 
 def test_ask_on_a_terminal_that_cannot_show_the_answer_prints_no_traceback(tmp_path: Path):

@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from assistant import Settings
-from assistant.cli import build_parser, main, settings_from_args
+from assistant.cli import build_parser, settings_from_args
 
 
 def test_defaults_are_embedded_and_offline(monkeypatch):
@@ -42,10 +42,12 @@ def test_invalid_settings_are_rejected(bad):
         Settings(**bad)
 
 
-def test_cli_reports_invalid_settings_without_a_traceback(capsys):
-    assert main(["ask", "q", "--k", "0"]) == 2
-    err = capsys.readouterr().err
-    assert "invalid setting k" in err and "Traceback" not in err
+def test_cli_reports_invalid_settings_without_a_traceback(console_script):
+    """Through the console script: in-process, a traceback would reach pytest, never stderr."""
+    out = console_script("ask", "q", "--k", "0")
+    assert out.returncode == 2, out.stderr
+    message = "error: invalid setting k: Input should be greater than or equal to 1"
+    assert message in out.stderr.splitlines() and "Traceback" not in out.stderr, out.stderr
 
 
 def test_a_malformed_login_is_rejected_without_echoing_it(monkeypatch):

@@ -85,7 +85,7 @@ def test_a_good_run_scores_and_passes(settings):
     assert "| t-met | pass |" in markdown_report(report)
 
 
-def test_false_refusals_and_answered_unanswerables_fail(settings):
+def test_wrong_declines_and_answered_unanswerables_fail(settings):
     answered = (
         "If a summit takes place in late October, Trump might sign a declaration to officially end the Korean War."
     )

@@ -9,6 +9,7 @@ from pytest_socket import enable_socket, socket_allow_hosts
 from real import real_settings
 
 from assistant import Answer, Assistant
+from assistant.answer import is_decline
 from assistant.index.documents import default_essay_path, load_document
 
 
@@ -83,4 +84,7 @@ def test_a_long_conversation_does_not_overflow_the_context(bot):
             {"role": "assistant", "content": "The essay does not say."},
         ]
     answer = bot.ask("Who is Harry J. Kazianis?", history=history)
-    assert "American Conservative" in answer.text, answer.text  # answered, not a context-window error or a decline
+    # Answered from the essay (a contributor to The American Conservative), citing that sentence:
+    # not a context-window error and not a decline.
+    assert not is_decline(answer.text) and "American Conservative" in answer.text, answer.text
+    assert any("American Conservative" in s.cited_text for s in answer.sources), answer.sources
