@@ -21,12 +21,13 @@ from langchain_core.runnables import Runnable, RunnableGenerator, RunnablePassth
 from assistant.answer import CLOSEST, Answer, AnswerCheck
 from assistant.answer_cache import KEY_SETTINGS, AnswerCache, cached_astream, cached_stream
 from assistant.chain import Chain, build_chain
+from assistant.index.chroma import open_store
 from assistant.index.chunking import Chunk
 from assistant.index.documents import Document, DocumentError, load_document
 from assistant.index.embeddings import MiniLMEmbeddings, make_embeddings
 from assistant.index.indexing import IndexReport, index_paths
 from assistant.index.search import HybridRetriever, Passage
-from assistant.index.store import ChunkStore, StoreInUse, open_store
+from assistant.index.store import ChunkStore, StoreInUse
 from assistant.inputs import clean_question, normalise_history
 from assistant.models.chat import describe_refused, describe_unreachable, make_chat_model, refused, unreachable
 from assistant.prompts import Prompts

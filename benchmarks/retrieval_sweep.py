@@ -19,11 +19,12 @@ from pathlib import Path
 
 from assistant.evals.dataset import load_dataset
 from assistant.evals.metrics import quote_spans, retrieval_scores
+from assistant.index.chroma import make_client
 from assistant.index.chunking import split_document
 from assistant.index.documents import default_essay_path, load_document
 from assistant.index.embeddings import make_embeddings
 from assistant.index.search import HybridRetriever
-from assistant.index.store import ChunkStore, make_client
+from assistant.index.store import ChunkStore
 from assistant.settings import Settings
 
 

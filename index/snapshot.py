@@ -32,7 +32,8 @@ import chromadb
 from chromadb.config import Settings as ChromaSettings
 from langchain_core.embeddings import Embeddings
 
-from assistant.index.store import ChunkStore, StoreError, StoreInUse, forget_client
+from assistant.index.chroma import forget_client
+from assistant.index.store import ChunkStore, StoreError, StoreInUse
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -6,12 +6,8 @@ Chroma's default embedding would try to download a model.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import re
-import sqlite3
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -19,24 +15,18 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import chromadb
-from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.api.types import GetResult, Include, PyEmbedding
-from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import ChromaError, NotFoundError
+from chromadb.errors import NotFoundError
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
 from assistant.index.chunking import Chunk
 from assistant.index.documents import Document
-from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 _EMBEDDING_KEY = "embedding"
-_LOCK_NAME = ".essay-assistant.lock"
 _EMBED_BATCH = 64  # chunks per embedding call: progress moves and memory stays flat on big corpora
 T = TypeVar("T")
-_CORRUPT = (ChromaError, sqlite3.DatabaseError)  # what Chroma raises on garbage or truncated files
-_held_locks: dict[Path, int] = {}  # store directory -> open lock file descriptor, for this process's lifetime
 
 
 class StoreError(RuntimeError):
@@ -58,112 +48,6 @@ class SyncResult:
     added: int
     removed: int
     unchanged: int
-
-
-def make_client(settings: Settings) -> chromadb.ClientAPI:
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_host:
-        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
-    path = settings.resolved_chroma_path.resolve()
-    if not path.is_dir():
-        forget_client(path)  # it vanished (deleted by hand?): a cached client would keep serving the deleted files
-        path.mkdir(parents=True)
-    _lock_store(path)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-
-
-def open_store(
-    settings: Settings, embeddings: Embeddings, embedding_name: str, *, snapshot_if_held: bool = False
-) -> ChunkStore:
-    """Open the configured store; an embedded store that is corrupt is moved aside and started afresh.
-
-    The corrupt directory is kept (renamed), never deleted, so nothing is
-    lost. Only one fresh start is tried: if that fails too the error is
-    raised, so a broken disk cannot turn into a crash loop. With
-    ``snapshot_if_held``, an embedded store held by another process is
-    opened as a read-only snapshot (see ``_snapshot``) instead of failing.
-    """
-    try:
-        return _open_checked(settings, embeddings, embedding_name)
-    except StoreInUse as busy:
-        if not snapshot_if_held:
-            raise
-        from assistant.index.snapshot import open_snapshot
-
-        return open_snapshot(busy, settings, embeddings, embedding_name)
-    except _CORRUPT as exc:
-        if settings.chroma_host:
-            raise StoreError(
-                f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} failed: {exc}"
-            ) from None
-        path = settings.resolved_chroma_path.resolve()
-        moved = _move_aside(path)
-        log.error(
-            "the index at %s is unreadable (%s: %s). Moved it to %s and starting a new index; "
-            "run essay-assistant index again for any files of your own",
-            path,
-            type(exc).__name__,
-            exc,
-            moved,
-        )
-    try:
-        return _open_checked(settings, embeddings, embedding_name)
-    except _CORRUPT as exc:
-        raise StoreError(
-            f"cannot create a new index at {path} either ({type(exc).__name__}: {exc}); check the disk"
-        ) from None
-
-
-def _open_checked(settings: Settings, embeddings: Embeddings, embedding_name: str) -> ChunkStore:
-    store = ChunkStore(make_client(settings), settings.collection, embeddings, embedding_name)
-    store.check()
-    return store
-
-
-def forget_client(path: Path) -> None:
-    """Drop this process's handles on a store directory: Chroma caches one client per path, broken or not."""
-    SharedSystemClient._identifier_to_system.pop(str(path), None)
-    fd = _held_locks.pop(path, None)
-    if fd is not None:
-        os.close(fd)
-
-
-def _move_aside(path: Path) -> Path:
-    forget_client(path)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while target.exists():  # a second failure within the same second
-        n += 1
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-    os.replace(path, target)
-    return target
-
-
-def _lock_store(path: Path) -> None:
-    """Claim the embedded store for this process.
-
-    Embedded Chroma is single-process: a second process on the same
-    directory can hang or corrupt it. Fail at once with the way out instead.
-    """
-    if path in _held_locks:
-        return
-    fd = os.open(path / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
-        os.close(fd)
-        raise StoreInUse(
-            f"the embedded store {path} is in use by process {holder}. Embedded Chroma serves one process; "
-            f"stop that process, or run a Chroma server (chroma run --path {path} --host 127.0.0.1 --port 8000) "
-            "and set ESSAY_ASSISTANT_CHROMA_HOST=127.0.0.1 for every process",
-            path,
-            holder,
-        ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
-    _held_locks[path] = fd
 
 
 class ChunkStore:

@@ -97,7 +97,7 @@ def test_a_second_process_cannot_write_to_the_embedded_store_and_gets_a_clear_er
             import sys, time
             from pathlib import Path
             from assistant import Settings
-            from assistant.index.store import make_client
+            from assistant.index.chroma import make_client
             make_client(Settings(data_dir=Path({str(settings.data_dir)!r})))
             print("holding", flush=True)
             time.sleep(60)

@@ -122,8 +122,9 @@ def test_a_copy_missing_its_vectors_fails_the_check(settings, embeddings, tmp_pa
     import chromadb
     from chromadb.errors import ChromaError
 
+    from assistant.index.chroma import forget_client
     from assistant.index.snapshot import copy_files, verify
-    from assistant.index.store import ChunkStore, forget_client
+    from assistant.index.store import ChunkStore
 
     bot = Assistant(settings, embeddings=embeddings)
     bot.ensure_index()

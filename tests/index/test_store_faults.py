@@ -42,7 +42,7 @@ def test_a_corrupt_store_is_moved_aside_reported_and_rebuilt(damage, make_assist
     damage(store_dir / "chroma.sqlite3")
     damaged = (store_dir / "chroma.sqlite3").read_bytes()
 
-    with caplog.at_level(logging.ERROR, logger="assistant.index.store"):
+    with caplog.at_level(logging.ERROR, logger="assistant.index.chroma"):
         bot = make_assistant("They met in Singapore, Hanoi, and in the Demilitarized Zone [3].")
     (aside,) = store_dir.parent.glob("chroma.corrupt-*")
     assert "unreadable" in caplog.text and str(aside) in caplog.text and "essay-assistant index" in caplog.text
@@ -72,7 +72,7 @@ def test_a_store_that_cannot_be_started_afresh_gives_one_clear_error(make_assist
 
 def _forget_client(path: Path) -> None:
     """What a restart does: this process lets go of the store, as a new process never held it."""
-    from assistant.index.store import forget_client
+    from assistant.index.chroma import forget_client
 
     forget_client(path)
 
@@ -139,7 +139,7 @@ def test_a_generation_abandoned_by_a_killed_run_is_removed_by_the_next_run(setti
 def test_a_store_from_before_generations_is_adopted(settings, embeddings):
     import chromadb
 
-    from assistant.index.store import make_client
+    from assistant.index.chroma import make_client
 
     legacy = make_client(settings).create_collection(
         "essays",
@@ -164,8 +164,9 @@ def test_a_store_from_before_generations_is_adopted(settings, embeddings):
 
 def test_a_reader_follows_a_switch_made_by_another_writer(settings, embeddings, tmp_path: Path):
     """As a second app worker on the same Chroma server does: its generation is deleted under it."""
+    from assistant.index.chroma import make_client
     from assistant.index.search import HybridRetriever
-    from assistant.index.store import ChunkStore, make_client
+    from assistant.index.store import ChunkStore
 
     writer = Assistant(settings, embeddings=embeddings)
     writer.index(progress=False)
@@ -193,7 +194,7 @@ def test_damaged_vector_index_files_are_detected_on_open(settings, embeddings, t
     for path in vector_files:
         path.write_bytes(b"\xde\xad" * (path.stat().st_size // 2))
 
-    with caplog.at_level(logging.ERROR, logger="assistant.index.store"):
+    with caplog.at_level(logging.ERROR, logger="assistant.index.chroma"):
         bot = Assistant(settings, embeddings=embeddings)
     assert "unreadable" in caplog.text and len(list(store_dir.parent.glob("chroma.corrupt-*"))) == 1
     assert bot.chunk_count == 0
