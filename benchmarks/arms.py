@@ -14,13 +14,16 @@ The other arms are functions from (question, history) to streamed text.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 
+import httpx
 from langchain_core.documents import Document as LCDocument
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_text_splitters import RecursiveCharacterTextSplitter
+from pydantic import SecretStr
 
 from assistant import Assistant
 from assistant.index.documents import default_essay_path, load_document
@@ -40,6 +43,14 @@ WHOLE_ESSAY_PROMPT = (
 )
 
 
+@functools.cache
+def _server(base_url: str, api_key: str) -> httpx.Client:
+    """One client per server, kept open across questions as the engine's own is, so connecting is not timed."""
+    return httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=httpx.Timeout(600, connect=10)
+    )
+
+
 def raw_stream(llm: LocalChatModel, messages, max_tokens: int | None = None) -> Iterator[str]:
     """The assistant's prepared messages, straight to llama.cpp's server: no retrieval, no checks, no LangChain."""
     payload = [{"role": OPENAI_ROLES.get(m.type, "user"), "content": m.text} for m in messages]
@@ -49,7 +60,10 @@ def raw_stream(llm: LocalChatModel, messages, max_tokens: int | None = None) -> 
         "temperature": llm.temperature,
         "max_tokens": max_tokens or llm.max_tokens,
     }
-    with llm._engine._http.stream("POST", "/v1/chat/completions", json=body) as response:
+    key = llm.openai_api_key
+    assert llm.openai_api_base and isinstance(key, SecretStr)  # the local model is made with the engine's URL and key
+    server = _server(llm.openai_api_base, key.get_secret_value())
+    with server.stream("POST", "/chat/completions", json=body) as response:
         for line in response.iter_lines():
             if not line.startswith("data: ") or line == "data: [DONE]":
                 continue

@@ -45,28 +45,32 @@ def test_re_indexing_invalidates_the_cache(make_assistant, tmp_path):
     assert len(recorder.calls) == 2
 
 
-def test_another_process_re_indexing_changes_the_key(make_assistant, settings, embeddings, tmp_path):
+def test_another_process_re_indexing_invalidates_the_cache(make_assistant, settings, embeddings, tmp_path):
     """The key reads the store's pointer, so an index run elsewhere is seen without a restart."""
     from assistant import Assistant
     from assistant.index.documents import default_essay_path
 
-    bot = make_assistant(ONE, TWO)
-    bot.ask("Where have Trump and Kim met?")
-    key = bot._answer_key("Where have Trump and Kim met?", None)
+    recorder = PromptRecorder()
+    bot = make_assistant(ONE, TWO, recorder=recorder)
+    assert bot.ask("Where have Trump and Kim met?").text == ONE
     notes = tmp_path / "notes.md"
     notes.write_text("# Notes\n\nThe summits were in Asia.\n", encoding="utf-8")
     Assistant(settings, embeddings=embeddings).index([default_essay_path(), notes], progress=False)
-    assert bot._answer_key("Where have Trump and Kim met?", None) != key
+    assert bot.ask("Where have Trump and Kim met?").text == TWO
+    assert len(recorder.calls) == 2
 
 
-def test_a_setting_that_shapes_the_answer_changes_the_key(make_assistant):
-    bot = make_assistant(ONE)
-    key = bot._answer_key("Where have they met?", None)
+def test_a_setting_that_shapes_the_answer_misses_the_cache(make_assistant):
+    recorder = PromptRecorder()
+    bot = make_assistant(ONE, TWO, recorder=recorder)  # a third model call would fail: the fake has two replies
+    tokens = bot.settings.max_answer_tokens
+    assert bot.ask("Where have Trump and Kim met?").text == ONE
     bot.settings.max_answer_tokens = 100
-    assert bot._answer_key("Where have they met?", None) != key
-    bot.settings.max_answer_tokens = 320
+    assert bot.ask("Where have Trump and Kim met?").text == TWO
+    bot.settings.max_answer_tokens = tokens
     bot.settings.request_timeout = 5  # how long to wait does not change what is answered
-    assert bot._answer_key("Where have they met?", None) == key
+    assert bot.ask("Where have Trump and Kim met?").text == ONE
+    assert len(recorder.calls) == 2
 
 
 def test_a_closed_stream_is_not_cached(make_assistant):

@@ -80,8 +80,8 @@ def test_the_cli_and_the_ui_show_a_refused_key_without_it(
     bot.ensure_index()
     with caplog.at_level(logging.DEBUG):
         *_, (reply, _) = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
-        warm = WarmUp(bot)
-        warm._run()
+        warm = WarmUp(bot).start()
+        assert warm.ready.wait(60), "the warm-up never finished"
     assert reply["content"].startswith("**Cannot answer.** The model is not available: the model server")
     assert "refused the request" in warm.status
     _no_secrets(reply["content"] + warm.status + caplog.text)

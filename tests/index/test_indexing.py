@@ -77,8 +77,11 @@ def test_switching_embedding_on_an_existing_collection_is_refused(settings, embe
 
 
 def test_collection_uses_cosine_space(settings, embeddings):
+    from assistant.index.chroma import make_client
+
     bot = Assistant(settings, embeddings=embeddings)
-    config = bot.store._collection.configuration
+    active = bot.store.generation().rpartition(":")[0]  # the generation's name, then a colon and a change counter
+    config = make_client(settings).get_collection(active, embedding_function=None).configuration
     assert config["hnsw"]["space"] == "cosine"
 
 

@@ -2,16 +2,24 @@
 
 import logging
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 from fakes import ESSAY, HashingEmbeddings
 
 from assistant import Assistant, StoreError
+from assistant.index.chroma import make_client
 
 
 def _collections(bot: Assistant) -> list[str]:
-    return sorted(c.name for c in bot.store._client.list_collections())
+    """Every collection in the bot's store, through this process's client on it (Chroma caches one per path)."""
+    return sorted(c.name for c in make_client(bot.settings).list_collections())
+
+
+def _active(bot: Assistant) -> str:
+    """The generation the store's pointer names: ``generation()`` is that name, a colon and a change counter."""
+    return bot.store.generation().rpartition(":")[0]
 
 
 def test_a_missing_store_is_rebuilt(make_assistant, settings):
@@ -101,7 +109,7 @@ def test_a_failed_index_run_leaves_the_previous_index_untouched(settings, tmp_pa
     big.mkdir()
     for i in range(8):  # enough chunks for several embedding batches
         (big / f"copy{i}.txt").write_text(f"Copy {i}\n\n" + ESSAY.read_text(encoding="utf-8") * 3, encoding="utf-8")
-    bot.store._embeddings.allowed = 1
+    bot.store.embeddings.allowed = 1
     with pytest.raises(RuntimeError, match="embedding crashed"):
         bot.index([big], rebuild=True, progress=False)
     assert sorted((c.id, c.text) for c in bot.chunks) == before
@@ -112,21 +120,27 @@ def test_a_failed_index_run_leaves_the_previous_index_untouched(settings, tmp_pa
 def test_each_changing_run_switches_to_a_new_generation_and_drops_the_old(settings, embeddings, tmp_path: Path):
     bot = Assistant(settings, embeddings=embeddings)
     bot.index(progress=False)
-    first = bot.store._collection.name
+    first = _active(bot)
     bot.index(progress=False)
-    assert bot.store._collection.name == first, "a run that changes nothing builds nothing"
+    assert _active(bot) == first, "a run that changes nothing builds nothing"
     other = tmp_path / "other.md"
     other.write_text("# Other\n\nA second essay about rivers.\n\nRivers flow to the sea.\n", encoding="utf-8")
     bot.index([other], progress=False)
-    assert bot.store._collection.name != first
-    assert _collections(bot) == sorted(["essays-active", bot.store._collection.name])
+    assert _active(bot) != first
+    assert _collections(bot) == sorted(["essays-active", _active(bot)])
 
 
 def test_a_generation_abandoned_by_a_killed_run_is_removed_by_the_next_run(settings, embeddings, tmp_path: Path):
     bot = Assistant(settings, embeddings=embeddings)
     bot.index(progress=False)
     count = bot.chunk_count
-    abandoned = bot.store._new_generation()  # what a run killed before its switch leaves behind
+    # What a run killed before its switch leaves behind: a generation, named as the store names them, never pointed at.
+    abandoned = make_client(settings).create_collection(
+        f"{settings.collection}-g{uuid.uuid4().hex[:12]}",
+        metadata={"embedding": embeddings.name},
+        configuration={"hnsw": {"space": "cosine"}},
+        embedding_function=None,
+    )
     abandoned.add(ids=["x"], embeddings=[embeddings.embed_query("x")], documents=["x"], metadatas=[{"doc_id": "x"}])
     assert Assistant(settings, embeddings=embeddings).chunk_count == count, "readers never see it"
 
@@ -137,10 +151,6 @@ def test_a_generation_abandoned_by_a_killed_run_is_removed_by_the_next_run(setti
 
 
 def test_a_store_from_before_generations_is_adopted(settings, embeddings):
-    import chromadb
-
-    from assistant.index.chroma import make_client
-
     legacy = make_client(settings).create_collection(
         "essays",
         metadata={"embedding": embeddings.name},
@@ -154,7 +164,7 @@ def test_a_store_from_before_generations_is_adopted(settings, embeddings):
         metadatas=[{"doc_id": "old", "start": 0, "end": 5}],
     )
     bot = Assistant(settings, embeddings=embeddings)
-    assert bot.chunk_count == 1 and isinstance(bot.store._collection, chromadb.Collection)
+    assert bot.chunk_count == 1 and _active(bot) == "essays", "the old collection is read as it is"
     bot.index(progress=False)
     assert "essays" not in _collections(bot) and {c.doc_id for c in bot.chunks} == {
         "old",
@@ -164,7 +174,6 @@ def test_a_store_from_before_generations_is_adopted(settings, embeddings):
 
 def test_a_reader_follows_a_switch_made_by_another_writer(settings, embeddings, tmp_path: Path):
     """As a second app worker on the same Chroma server does: its generation is deleted under it."""
-    from assistant.index.chroma import make_client
     from assistant.index.search import HybridRetriever
     from assistant.index.store import ChunkStore
 
@@ -203,7 +212,7 @@ def test_damaged_vector_index_files_are_detected_on_open(settings, embeddings, t
 def test_an_index_deleted_by_hand_is_started_afresh(settings, embeddings, caplog):
     bot = Assistant(settings, embeddings=embeddings)
     bot.index(progress=False)
-    bot.store._client.delete_collection(bot.store._collection.name)
+    make_client(settings).delete_collection(_active(bot))
     with caplog.at_level(logging.WARNING, logger="assistant.index.store"):
         again = Assistant(settings, embeddings=embeddings)
     assert "is gone" in caplog.text and again.chunk_count == 0

@@ -3,6 +3,7 @@
 import asyncio
 import time
 
+import httpx
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
@@ -52,7 +53,14 @@ def _ask(engine: LocalEngine, slot: int) -> tuple[str, int]:
         "temperature": 0.0,
         "id_slot": slot,
     }
-    out = engine._post("/v1/chat/completions", body)
+    response = httpx.post(
+        f"{engine.base_url}/chat/completions",
+        json=body,
+        headers={"Authorization": f"Bearer {engine.api_key}"},
+        timeout=600,
+    )
+    response.raise_for_status()
+    out = response.json()
     return out["choices"][0]["message"]["content"], out["timings"]["cache_n"]
 
 
@@ -152,8 +160,6 @@ def test_slots_answer_at_the_same_time(model_path, tmp_path):
 
 
 def test_the_server_listens_on_loopback_and_wants_its_key(model_path, tmp_path):
-    import httpx
-
     engine = _engine(model_path, tmp_path, slots=1)
     assert engine.root_url.startswith("http://127.0.0.1:")
     assert httpx.get(engine.root_url + "/slots").status_code == 401
