@@ -259,31 +259,30 @@ def _parse_overrides(spec: str) -> dict:
 
 
 def _cmd_eval(args, settings: Settings) -> int:
-    from importlib import resources
-
-    from assistant.evals.dataset import load_dataset, validate_dataset
-    from assistant.evals.gate import check, write_baseline
     from assistant.evals.report import summary_table, write_reports
-    from assistant.evals.runner import run_eval
-    from assistant.index.documents import default_essay_path, load_document
+    from assistant.evals.runner import (
+        BaselineRefused,
+        InvalidDataset,
+        compare,
+        default_baseline_path,
+        gate,
+        load_items,
+        run_eval,
+        update_baseline,
+    )
 
-    items = load_dataset(args.dataset)
-    problems = validate_dataset(items, load_document(default_essay_path()).text)
-    if problems:
-        print("error: the dataset is invalid:\n  " + "\n  ".join(problems), file=sys.stderr)
+    try:
+        items = load_items(args.dataset, args.limit)
+    except InvalidDataset as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    items = items[: args.limit] if args.limit else items
     if args.compare:
         try:
             configs = {spec: Settings(**(settings.model_dump() | _parse_overrides(spec))) for spec in args.compare}
         except (ValueError, ValidationError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        reports = {}
-        for spec, config in configs.items():
-            log.info("running configuration %s", spec)
-            reports[spec] = run_eval(items, config, dataset_path=args.dataset)
-            write_reports(reports[spec], args.out, "compare-" + "".join(c if c.isalnum() else "_" for c in spec))
+        reports = compare(items, configs, args.out, dataset_path=args.dataset)
         print(summary_table({spec: r["aggregate"] for spec, r in reports.items()}))
         return 0
 
@@ -292,17 +291,15 @@ def _cmd_eval(args, settings: Settings) -> int:
     print(summary_table({"this run": report["aggregate"]}))
     print(f"\nreports: {json_path}, {md_path}")
     if args.update_baseline:
-        if not args.baseline:
-            print("error: --update-baseline needs --baseline PATH to write to", file=sys.stderr)
+        try:
+            update_baseline(report, args.baseline, limited=bool(args.limit))
+        except BaselineRefused as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 2
-        if args.limit:
-            print("error: a baseline must cover every item; drop --limit", file=sys.stderr)
-            return 2
-        write_baseline(report, args.baseline)
         print(f"baseline written to {args.baseline}")
     if args.check:
-        baseline_path = args.baseline or Path(str(resources.files("assistant.evals").joinpath("data", "baseline.json")))
-        failures = check(report, json.loads(Path(baseline_path).read_text(encoding="utf-8")))
+        baseline_path = args.baseline or default_baseline_path()
+        failures = gate(report, baseline_path)
         for failure in failures:
             print(f"REGRESSION: {failure}", file=sys.stderr)
         print(f"gate against {baseline_path}: {'FAILED' if failures else 'passed'}")

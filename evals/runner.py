@@ -2,15 +2,21 @@
 
 Each run indexes the bundled essay into a fresh temporary store, so a
 report depends only on the code, the settings and the dataset it records.
+The eval policy lives here too, so the CLI only parses flags and prints:
+which items run (``load_items``), comparing configurations (``compare``),
+writing a baseline (``update_baseline``) and gating on one (``gate``).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import platform
 import statistics
 import subprocess
 import tempfile
 import time
+from importlib import resources
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
@@ -19,7 +25,8 @@ from tqdm import tqdm
 
 from assistant.answer import is_decline
 from assistant.assistant import Assistant
-from assistant.evals.dataset import EvalItem, dataset_version
+from assistant.evals.dataset import DatasetError, EvalItem, dataset_version, load_dataset, validate_dataset
+from assistant.evals.gate import check, write_baseline
 from assistant.evals.metrics import (
     citation_scores,
     covers,
@@ -30,11 +37,61 @@ from assistant.evals.metrics import (
     retrieval_scores,
     token_f1,
 )
+from assistant.evals.report import write_reports
 from assistant.index.documents import default_essay_path, load_document
 from assistant.settings import Settings
 
+log = logging.getLogger(__name__)
 MAX_CITED = 3
 DECLINE_TAGS = ("injection", "offtopic")
+
+
+class InvalidDataset(DatasetError):
+    """The dataset reads, but running it would mean nothing (see ``validate_dataset``); the message lists why."""
+
+
+class BaselineRefused(ValueError):
+    """This run must not become the baseline; the message says what to change."""
+
+
+def load_items(dataset: Path | None = None, limit: int | None = None) -> list[EvalItem]:
+    """The dataset's items (the bundled one by default), checked against the essay; the first ``limit`` if given."""
+    items = load_dataset(dataset)
+    problems = validate_dataset(items, load_document(default_essay_path()).text)
+    if problems:
+        raise InvalidDataset("the dataset is invalid:\n  " + "\n  ".join(problems))
+    return items[:limit] if limit else items
+
+
+def default_baseline_path() -> Path:
+    """The baseline shipped in the package (evals/data/baseline.json), which the gate uses unless told otherwise."""
+    return Path(str(resources.files("assistant.evals").joinpath("data", "baseline.json")))
+
+
+def compare(
+    items: list[EvalItem], configs: dict[str, Settings], out_dir: Path, *, dataset_path: Path | None = None
+) -> dict[str, dict]:
+    """Run the items under each named configuration, writing each one's reports as ``compare-NAME``."""
+    reports = {}
+    for name, config in configs.items():
+        log.info("running configuration %s", name)
+        reports[name] = run_eval(items, config, dataset_path=dataset_path)
+        write_reports(reports[name], out_dir, "compare-" + "".join(c if c.isalnum() else "_" for c in name))
+    return reports
+
+
+def update_baseline(report: dict, path: Path | None, *, limited: bool) -> None:
+    """Write the report as the baseline at ``path``; refused without a path, or for a run on only some items."""
+    if not path:
+        raise BaselineRefused("--update-baseline needs --baseline PATH to write to")
+    if limited:
+        raise BaselineRefused("a baseline must cover every item; drop --limit")
+    write_baseline(report, path)
+
+
+def gate(report: dict, baseline_path: Path) -> list[str]:
+    """Every regression of the report against the baseline at ``baseline_path``; empty means it passes."""
+    return check(report, json.loads(Path(baseline_path).read_text(encoding="utf-8")))
 
 
 def score_item(item: EvalItem, answer, ranked: list[tuple[int, int]], quotes: list[tuple[int, int]], k: int) -> dict:

@@ -138,3 +138,62 @@ def test_cli_eval_writes_reports_and_gates(monkeypatch, tmp_path: Path, capsys):
     assert main([*args, "--check"]) == 1
     err = capsys.readouterr().err
     assert "REGRESSION: required item 't-met' regressed" in err
+
+
+def _cli_eval(monkeypatch, tmp_path: Path, items, replies):
+    import assistant.assistant as module
+    from assistant.cli import main
+
+    dataset = tmp_path / "qa.jsonl"
+    dataset.write_text("\n".join(json.dumps(i.__dict__) for i in items) + "\n", encoding="utf-8")
+    monkeypatch.setattr(module, "make_embeddings", lambda *args: HashingEmbeddings())
+    monkeypatch.setattr(module, "make_chat_model", lambda s: fake_llm(*replies))
+    return lambda *flags: main(["eval", "--dataset", str(dataset), "--out", str(tmp_path / "out"), *flags])
+
+
+def test_cli_eval_refuses_an_invalid_dataset_before_running(monkeypatch, tmp_path: Path, capsys):
+    duplicate = EvalItem(id="t-met", question="Again?", answerable=False, reference_answer="x")
+    run_cli = _cli_eval(monkeypatch, tmp_path, (MET, duplicate), [])
+    assert run_cli() == 2
+    assert capsys.readouterr().err == "error: the dataset is invalid:\n  item 't-met': duplicate id\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_eval_refuses_a_baseline_from_part_of_the_dataset_or_without_a_path(monkeypatch, tmp_path: Path, capsys):
+    run_cli = _cli_eval(monkeypatch, tmp_path, (MET, WAR), ["The essay does not say."] * 2)
+    baseline = tmp_path / "b.json"
+    assert run_cli("--limit", "1", "--baseline", str(baseline), "--update-baseline") == 2
+    out, err = capsys.readouterr()
+    assert "reports: " in out and err.endswith("\nerror: a baseline must cover every item; drop --limit\n")
+    assert not baseline.exists()
+    assert json.loads((tmp_path / "out" / "eval.json").read_text(encoding="utf-8"))["meta"]["dataset"]["items"] == 1
+    assert run_cli("--update-baseline") == 2
+    assert capsys.readouterr().err.endswith("\nerror: --update-baseline needs --baseline PATH to write to\n")
+
+
+def test_cli_eval_compares_configurations(monkeypatch, tmp_path: Path, capsys):
+    run_cli = _cli_eval(monkeypatch, tmp_path, (WAR,), ["The essay does not say."] * 2)
+    assert run_cli("--compare", "k=2", "k=4,temperature=0.5") == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "compare-k_2.json",
+        "compare-k_2.md",
+        "compare-k_4_temperature_0_5.json",
+        "compare-k_4_temperature_0_5.md",
+    ]
+    reports = {
+        name: json.loads((tmp_path / "out" / f"compare-{name}.json").read_text(encoding="utf-8"))
+        for name in ("k_2", "k_4_temperature_0_5")
+    }
+    assert reports["k_2"]["meta"]["settings"]["k"] == 2 and reports["k_4_temperature_0_5"]["meta"]["settings"]["k"] == 4
+    assert "k=2" in capsys.readouterr().out
+    assert run_cli("--compare", "nonsense=1") == 2
+    assert "expected KEY=VALUE pairs" in capsys.readouterr().err
+
+
+def test_the_check_defaults_to_the_bundled_baseline():
+    from assistant.evals.runner import default_baseline_path, gate
+
+    path = default_baseline_path()
+    baseline = json.loads(path.read_text(encoding="utf-8"))
+    assert path.name == "baseline.json" and set(baseline["items"]) <= {i.id for i in load_dataset()}
+    assert any("missing from the run" in f for f in gate({"items": [], "aggregate": baseline["aggregate"]}, path))
