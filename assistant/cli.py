@@ -259,21 +259,24 @@ def _parse_overrides(spec: str) -> dict:
 
 
 def _cmd_eval(args, settings: Settings) -> int:
+    from assistant.evals.dataset import DatasetError
     from assistant.evals.report import summary_table, write_reports
     from assistant.evals.runner import (
         BaselineRefused,
-        InvalidDataset,
         compare,
         default_baseline_path,
         gate,
         load_items,
+        refuse_baseline,
         run_eval,
         update_baseline,
     )
 
     try:
         items = load_items(args.dataset, args.limit)
-    except InvalidDataset as exc:
+        if args.update_baseline:
+            refuse_baseline(args.baseline, limited=bool(args.limit))  # before minutes of answering, not after
+    except (DatasetError, BaselineRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.compare:
@@ -291,11 +294,7 @@ def _cmd_eval(args, settings: Settings) -> int:
     print(summary_table({"this run": report["aggregate"]}))
     print(f"\nreports: {json_path}, {md_path}")
     if args.update_baseline:
-        try:
-            update_baseline(report, args.baseline, limited=bool(args.limit))
-        except BaselineRefused as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        update_baseline(report, args.baseline, limited=bool(args.limit))
         print(f"baseline written to {args.baseline}")
     if args.check:
         baseline_path = args.baseline or default_baseline_path()

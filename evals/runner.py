@@ -80,12 +80,18 @@ def compare(
     return reports
 
 
-def update_baseline(report: dict, path: Path | None, *, limited: bool) -> None:
-    """Write the report as the baseline at ``path``; refused without a path, or for a run on only some items."""
+def refuse_baseline(path: Path | None, *, limited: bool) -> None:
+    """Raise ``BaselineRefused`` when a run could not become the baseline: checked before a run, not after it."""
     if not path:
         raise BaselineRefused("--update-baseline needs --baseline PATH to write to")
     if limited:
         raise BaselineRefused("a baseline must cover every item; drop --limit")
+
+
+def update_baseline(report: dict, path: Path | None, *, limited: bool) -> None:
+    """Write the report as the baseline at ``path``; refused without a path, or for a run on only some items."""
+    refuse_baseline(path, limited=limited)
+    assert path is not None
     write_baseline(report, path)
 
 

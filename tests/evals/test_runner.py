@@ -164,11 +164,17 @@ def test_cli_eval_refuses_a_baseline_from_part_of_the_dataset_or_without_a_path(
     baseline = tmp_path / "b.json"
     assert run_cli("--limit", "1", "--baseline", str(baseline), "--update-baseline") == 2
     out, err = capsys.readouterr()
-    assert "reports: " in out and err.endswith("\nerror: a baseline must cover every item; drop --limit\n")
-    assert not baseline.exists()
-    assert json.loads((tmp_path / "out" / "eval.json").read_text(encoding="utf-8"))["meta"]["dataset"]["items"] == 1
+    assert err.endswith("error: a baseline must cover every item; drop --limit\n")
+    assert not baseline.exists() and not (tmp_path / "out").exists(), "refused before answering anything"
     assert run_cli("--update-baseline") == 2
-    assert capsys.readouterr().err.endswith("\nerror: --update-baseline needs --baseline PATH to write to\n")
+    assert capsys.readouterr().err.endswith("error: --update-baseline needs --baseline PATH to write to\n")
+
+
+def test_cli_eval_reports_a_malformed_dataset_without_a_traceback(monkeypatch, tmp_path: Path, capsys):
+    run_cli = _cli_eval(monkeypatch, tmp_path, (MET,), [])
+    (tmp_path / "qa.jsonl").write_text('{"id": "x"}\n', encoding="utf-8")
+    assert run_cli() == 2
+    assert capsys.readouterr().err.startswith("error: ")
 
 
 def test_cli_eval_compares_configurations(monkeypatch, tmp_path: Path, capsys):
