@@ -1,3 +1,10 @@
+"""Fixtures shared by every test.
+
+Tests of assistant/'s own modules sit directly in tests/, not in a tests/assistant/ folder: pytest puts
+tests/ on sys.path, where such a folder would be found as a namespace package named `assistant` before
+an editable install's import hook is asked, and `from assistant import Assistant` would fail.
+"""
+
 from __future__ import annotations
 
 import os

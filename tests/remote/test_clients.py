@@ -20,7 +20,7 @@ from assistant.cli import main
 from assistant.remote.address import ServerAddress, find_server, publish
 from assistant.remote.client import LoginRefused, answer_from_dict, dataclass_from
 
-TESTS = Path(__file__).resolve().parents[2]
+TESTS = Path(__file__).resolve().parents[1]
 MET = "They met in Singapore, Hanoi, and in the Demilitarized Zone [1]."  # as verified: cites the essay sentence
 SISTER = "Kim Yo Jong is the younger sister of Kim Jong-un [1]."
 WARM_UP = "The essay is about another summit [1]."

@@ -273,7 +273,7 @@ def test_ask_rejects_a_question_over_the_limit_with_a_message(tmp_path: Path, co
 
 
 def test_ask_on_a_terminal_that_cannot_show_the_answer_prints_no_traceback(tmp_path: Path):
-    tests = Path(__file__).resolve().parents[1]
+    tests = Path(__file__).resolve().parent
     script = (
         "import sys\n"
         "import assistant.assistant as module\n"
