@@ -41,6 +41,8 @@ _NEGATION = frozenset("not no never nor cannot can't won't don't doesn't didn't 
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.\s?){2,}|\b[A-Z]{2,}\b")
 _PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
 _YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
+_QUOTED = re.compile(r'"([^"]+)"')  # the title in a byline
+_YES = re.compile(r"^\W*yes\b", re.IGNORECASE)
 
 
 def restates_question(text: str, question: str) -> bool:
@@ -150,6 +152,10 @@ class MeaningVerifier:
         words = stems(claim)
         if not essay or not words:
             return Verdict(False, (), 0.0, "no essay sentence to compare" if words else "no content")
+        if _YES.match(claim) and not negated(claim):
+            on_question = essay[self.nearest(question, essay)]
+            if negated(on_question.text):  # "Yes, it would help him win" against "it will not help the president"
+                return Verdict(False, (on_question,), 0.0, "a yes where the essay's sentence on the question says no")
         # A terse answer ("In July.") carries its meaning with the question.
         texts = [s.text for s in essay]
         vectors = self._embed([claim, f"{question} {claim}", *texts])
@@ -190,7 +196,8 @@ class MeaningVerifier:
             return Verdict(
                 False, evidence, score, f"meaning too far from the essay ({similar:.2f}, {covered:.2f} of words)"
             )
-        if missing := missing_names(claim, text) - _described(claim, text, essay):
+        named = f"{text} {_title_of(evidence, essay)}"
+        if missing := missing_names(claim, named) - _described(claim, text, essay):
             return Verdict(
                 False, evidence, score, f"names or numbers not in the essay sentence: {', '.join(sorted(missing))}"
             )
@@ -255,9 +262,17 @@ def _described(claim: str, evidence: str, essay: Sequence[EssaySentence]) -> set
     found: set[str] = set()
     for s in essay:
         words = stems(s.text)
-        if shared & words:
+        if len(shared & words) >= min(2, len(shared)):  # "Kim" alone is three people here
             found |= words
     return found
+
+
+def _title_of(evidence: Sequence[EssaySentence], essay: Sequence[EssaySentence]) -> str:
+    """The title of the evidence's document, quoted in its byline: the subject of every sentence in it, so its names
+    need no more support ("a summit between the United States and North Korea"). Not the author's name: "Joseph
+    Kim met ... in Hanoi" must not borrow it."""
+    docs = {s.doc_id for s in evidence}
+    return " ".join(m.group(1) for s in essay if s.doc_id in docs and s.start == s.end if (m := _QUOTED.search(s.text)))
 
 
 def essay_sentences(chunks: Sequence, byline: dict[str, str] | None = None) -> list[EssaySentence]:

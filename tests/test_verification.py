@@ -91,6 +91,42 @@ def test_what_the_essay_does_not_say_is_not(verifier, essay, claim, question, wh
     assert not verdict.supported and why in verdict.reason
 
 
+def test_the_essays_own_subject_needs_no_more_support(verifier, essay):
+    """The title's names hold for every sentence of the essay; the author's name does not."""
+    claim = (
+        "Kim Yo Jong, Kim Jong-un's younger sister, said another summit between the United States and North Korea "
+        "is unnecessary."
+    )
+    verdict = verifier.check(claim, question="What did Kim Yo Jong say about another summit?", essay=essay)
+    assert verdict.supported, verdict.reason
+    invented = "Joseph Kim met Kim Yo Jong in Hanoi."
+    assert not verifier.check(invented, question="Who did Joseph Kim meet?", essay=essay).supported
+
+
+@pytest.mark.parametrize(
+    ("claim", "question", "supported"),
+    [
+        (
+            "Yes, the author thinks another summit would help Trump win the November election.",
+            "Does the author think another summit would help Trump win the November election?",
+            False,
+        ),
+        (
+            "Yes, the meetings produced a concrete result.",
+            "Did those meetings produce anything concrete?",
+            False,
+        ),
+        (
+            "No, the meetings were indisputably historical events, but with no tangible result.",
+            "Did those meetings produce anything concrete?",
+            True,
+        ),
+    ],
+)
+def test_a_yes_the_essay_says_no_to_is_not_supported(verifier, essay, claim, question, supported):
+    assert verifier.check(claim, question=question, essay=essay).supported is supported
+
+
 def test_a_true_sentence_about_something_else_is_not_an_answer(verifier, essay):
     claim = "Kim Yo Jong is the younger sister of Kim Jong-un."
     verdict = verifier.check(claim, question="Write a poem about cats sleeping in the sun.", essay=essay)
