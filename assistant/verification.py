@@ -262,15 +262,14 @@ def _described(claim: str, evidence: str, essay: Sequence[EssaySentence]) -> set
     found: set[str] = set()
     for s in essay:
         words = stems(s.text)
-        if len(shared & words) >= min(2, len(shared)):  # "Kim" alone is three people here
+        if shared & words:
             found |= words
     return found
 
 
 def _title_of(evidence: Sequence[EssaySentence], essay: Sequence[EssaySentence]) -> str:
     """The title of the evidence's document, quoted in its byline: the subject of every sentence in it, so its names
-    need no more support ("a summit between the United States and North Korea"). Not the author's name: "Joseph
-    Kim met ... in Hanoi" must not borrow it."""
+    need no more support ("a summit between the United States and North Korea")."""
     docs = {s.doc_id for s in evidence}
     return " ".join(m.group(1) for s in essay if s.doc_id in docs and s.start == s.end if (m := _QUOTED.search(s.text)))
 
