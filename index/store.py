@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ from assistant.index.documents import Document
 
 log = logging.getLogger(__name__)
 _EMBEDDING_KEY = "embedding"
+_CREATED_KEY = "created"
+# A generation younger than this may be another process's build in progress (two servers indexing one Chroma
+# server at once), so only older ones count as abandoned by a killed run.
+_BUILD_GRACE_S = 900
 _EMBED_BATCH = 64  # chunks per embedding call: progress moves and memory stays flat on big corpora
 T = TypeVar("T")
 
@@ -94,7 +99,7 @@ class ChunkStore:
         return self._client.create_collection(
             f"{self._name}-g{uuid.uuid4().hex[:12]}",
             configuration={"hnsw": {"space": "cosine"}},
-            metadata={_EMBEDDING_KEY: self._embedding_name},
+            metadata={_EMBEDDING_KEY: self._embedding_name, _CREATED_KEY: time.time()},
             embedding_function=None,
         )
 
@@ -207,7 +212,10 @@ class ChunkStore:
                     )
                     bar.update(len(batch))
         except BaseException:
-            self._client.delete_collection(staging.name)
+            try:
+                self._client.delete_collection(staging.name)
+            except NotFoundError:
+                pass  # already reclaimed by another process
             raise
         return staging
 
@@ -225,7 +233,8 @@ class ChunkStore:
         """Generations left by a killed run are never pointed at; reclaim their space."""
         pattern = re.compile(rf"{re.escape(self._name)}-g[0-9a-f]{{12}}")
         for collection in self._client.list_collections():
-            if pattern.fullmatch(collection.name) and collection.name != self._collection.name:
+            building = (collection.metadata or {}).get(_CREATED_KEY, 0) > time.time() - _BUILD_GRACE_S
+            if pattern.fullmatch(collection.name) and collection.name != self._collection.name and not building:
                 log.info("removing %s, left over from an interrupted index run", collection.name)
                 self._client.delete_collection(collection.name)
 

@@ -2,6 +2,7 @@
 
 import logging
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -218,3 +219,19 @@ def test_an_index_deleted_by_hand_is_started_afresh(settings, embeddings, caplog
     assert "is gone" in caplog.text and again.chunk_count == 0
     again.ensure_index()
     assert again.chunk_count == bot.chunk_count
+
+
+def test_a_generation_another_process_is_building_is_left_alone(settings, embeddings, tmp_path: Path):
+    """Two servers indexing one Chroma server at once: one's clean-up must not delete the other's build in progress."""
+    bot = Assistant(settings, embeddings=embeddings)
+    bot.index(progress=False)
+    building = make_client(settings).create_collection(
+        f"{settings.collection}-g{uuid.uuid4().hex[:12]}",
+        metadata={"embedding": embeddings.name, "created": time.time()},
+        configuration={"hnsw": {"space": "cosine"}},
+        embedding_function=None,
+    )
+    other = tmp_path / "other.md"
+    other.write_text("# Other\n\nA second essay about rivers.\n\nRivers flow to the sea.\n", encoding="utf-8")
+    bot.index([other], progress=False)
+    assert building.name in _collections(bot)
