@@ -20,6 +20,7 @@ its weights in a PyPI package today, so none can be the offline default.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Sequence
@@ -97,9 +98,12 @@ def _spelled_out(claim: str, acronyms: set[str]) -> set[str]:
 
 def missing_names(claim: str, evidence: str) -> set[str]:
     """Names and numbers of ``claim`` that ``evidence`` does not hold: what a hallucination usually adds."""
-    acronyms = {re.sub(r"[.\s]", "", a) for a in _ACRONYM.findall(evidence)}
     names = stems(" ".join(names_and_numbers(claim)))
-    return names - stems(evidence) - _spelled_out(claim, acronyms)
+    return names - stems(evidence) - _spelled_out(claim, _acronyms(evidence))
+
+
+def _acronyms(text: str) -> set[str]:
+    return {re.sub(r"[.\s]", "", a) for a in _ACRONYM.findall(text)}
 
 
 def negated(text: str) -> bool:
@@ -187,23 +191,30 @@ class MeaningVerifier:
         essay: Sequence[EssaySentence],
     ) -> Verdict:
         text = " ".join(s.text for s in evidence)
-        covered = len(words & stems(text)) / len(words)
+        title = _title_of(evidence, essay)
+        held = stems(text)
+        covered = len(words & held) / len(words)
         similar = self.similarity(claim, [s.text for s in evidence])
         if len(words) < TERSE:  # "In July." means something only with its question
             similar = max(similar, self.similarity(f"{question} {claim}", [text]))
         score = max(similar, covered)
-        if similar < self.support and covered < self.covered:
+        # Words that only restate the question or the title are not what the claim adds:
+        # "The essay cites John Bolton and Harry J. Kazianis as two commentators about ..."
+        given = stems(f"{question} {title}") | _spelled_out(claim, _acronyms(title))
+        if len(added := words - given) >= 2:
+            score = max(score, len(added & held) / len(added))
+        if similar < self.support and score < self.covered:
             return Verdict(
                 False, evidence, score, f"meaning too far from the essay ({similar:.2f}, {covered:.2f} of words)"
             )
-        named = f"{text} {_title_of(evidence, essay)}"
-        if missing := missing_names(claim, named) - _described(claim, text, essay):
+        named = f"{text} {title}"
+        if missing := missing_names(claim, named) - _lent_names(evidence, essay):
             return Verdict(
                 False, evidence, score, f"names or numbers not in the essay sentence: {', '.join(sorted(missing))}"
             )
         if negated(claim) != negated(text):
             return Verdict(False, evidence, score, "negation differs from the essay sentence")
-        if unsupported := self._unsupported_part(claim, question, [s.text for s in evidence]):
+        if unsupported := self._unsupported_part(claim, given, [s.text for s in evidence]):
             return Verdict(False, evidence, score, f"a part is not in the essay sentence: {unsupported!r}")
         if len(words) < TERSE and covered < self.covered:  # the question alone carries "PWNED" to any sentence
             return Verdict(False, evidence, score, "a terse answer whose words are not in the essay sentence")
@@ -212,19 +223,18 @@ class MeaningVerifier:
             return Verdict(False, evidence, score, f"not about the question ({related:.2f})")
         return Verdict(True, evidence, score, "")
 
-    def _unsupported_part(self, claim: str, question: str, evidence: list[str]) -> str:
+    def _unsupported_part(self, claim: str, given: set[str], evidence: list[str]) -> str:
         """The first clause that adds something the evidence does not hold, or "".
 
         A sentence can match its evidence as a whole while one clause is
         invented: "A late-October summit would be different for Trump
         because it would occur later in the campaign season" restates the
         question, then gives a reason the essay does not. Clauses that only
-        restate the question, or are a word or two, are not judged.
+        restate the question (or the title: ``given``), or are a word or two, are not judged.
         """
-        asked = stems(question)
         evidence_words = stems(" ".join(evidence))
         for part in _CLAUSE.split(claim):
-            words = stems(part) - asked
+            words = stems(part) - given
             if len(words) < 2:
                 continue
             if (
@@ -235,7 +245,7 @@ class MeaningVerifier:
         return ""
 
 
-_CLAUSE = re.compile(r"[,;:]\s+|\s+(?:because|since|which|so that|while|although|whereas|but)\s+", re.IGNORECASE)
+_CLAUSE = re.compile(r"[,;:]\s+|\s+(?:and|because|since|which|so that|while|although|whereas|but)\s+", re.IGNORECASE)
 
 
 def _windows(sentence: str) -> list[str]:
@@ -249,22 +259,46 @@ def _windows(sentence: str) -> list[str]:
     return [sentence, *sorted(runs - {sentence})]
 
 
-def _described(claim: str, evidence: str, essay: Sequence[EssaySentence]) -> set[str]:
-    """Names the essay itself attaches to a name the claim and the evidence share.
+def _lent_names(evidence: Sequence[EssaySentence], essay: Sequence[EssaySentence]) -> set[str]:
+    """Words the essay itself gives the evidence's names elsewhere: their full form and what stands beside it.
 
-    "Kim Jong-un" is "North Korean leader Kim Jong-un" elsewhere in the
-    essay, so "the sister of North Korean leader Kim Jong-un" is supported by
-    the sentence that only says "Kim Jong-un's younger sister". A name
-    the essay never puts beside a shared one ("the Hanoi summit cost $2.6
-    million") is still missing.
+    The essay shortens names ("Kim" after "Kim Jong-un") and describes them
+    ("North Korean leader Kim Jong-un"). A short name stands for the nearest
+    full name before it, as a reader takes it, so "the president has met
+    with Kim" lends "Jong-un" but not "Yo Jong": "Joseph Kim met Kim Yo Jong
+    in Hanoi" stays unsupported. A full name then lends the few words around
+    each of its mentions in the essay ("the sister of North Korean leader Kim
+    Jong-un" is supported by "Kim Jong-un's younger sister").
     """
-    shared = stems(" ".join(names_and_numbers(claim))) & stems(evidence)
-    found: set[str] = set()
-    for s in essay:
-        words = stems(s.text)
-        if shared & words:
-            found |= words
-    return found
+    runs = [(i, run) for i, s in enumerate(essay) for run in _name_runs(s.text)]
+    lent: set[str] = set()
+    for sentence in evidence:
+        here = essay.index(sentence)
+        for _, _, short in _name_runs(sentence.text):
+            fuller = [(i, r[2]) for i, r in runs if r[2] > short]
+            before = [f for f in fuller if f[0] <= here]
+            after = [f for f in fuller if f[0] > here]
+            name = max(before, key=_first)[1] if before else min(after, key=_first)[1] if after else short
+            lent |= name
+            for i, (start, end, words) in runs:
+                if words == name:
+                    text = essay[i].text
+                    lent |= stems(" ".join(tokenize(text[:start])[-_BESIDE:] + tokenize(text[end:])[:_BESIDE]))
+    return lent
+
+
+_NAME_RUN = re.compile(r"[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*")
+_BESIDE = 3  # words before and after a name that describe it ("North Korean leader")
+
+
+def _first(pair: tuple[int, frozenset[str]]) -> int:
+    return pair[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_runs(text: str) -> list[tuple[int, int, frozenset[str]]]:
+    """(start, end, stems) of each run of capitalised words: "Kim Jong-un", "Harry J. Kazianis"."""
+    return [(m.start(), m.end(), frozenset(w)) for m in _NAME_RUN.finditer(text) if (w := stems(m.group()))]
 
 
 def _title_of(evidence: Sequence[EssaySentence], essay: Sequence[EssaySentence]) -> str:

@@ -59,6 +59,15 @@ def test_essay_sentences_are_whole_and_point_into_the_document():
             "By October, he will have a good understanding of the election outcome.",
             "Why would a late-October summit be different for Trump?",
         ),
+        (  # "Kim" in the evidence stands for Kim Jong-un, named just before it in the essay
+            "Trump and Kim Jong-un met three times already, in Singapore, Hanoi, and in the Demilitarized Zone.",
+            "Where have Trump and Kim met?",
+        ),
+        (  # the frame restates the question and the title; the names are the claim
+            "The essay cites John Bolton and Harry J. Kazianis as two commentators about a possible new summit "
+            "between the United States and North Korea.",
+            "Which two commentators does the essay cite about a possible new summit?",
+        ),
     ],
 )
 def test_what_the_essay_says_is_supported(verifier, essay, claim, question):
@@ -82,6 +91,22 @@ def test_what_the_essay_says_is_supported(verifier, essay, claim, question):
         (
             "It would occur later in the campaign season, giving him more time to prepare and present his case.",
             "Why would a late-October summit be different for Trump?",
+            "",
+        ),
+        (  # the essay's "Kim" there is Kim Jong-un, not Kim Yo Jong; "Joseph Kim" is the author
+            "Joseph Kim met Kim Yo Jong in Hanoi.",
+            "Who did Joseph Kim meet in Hanoi?",
+            "names or numbers",
+        ),
+        (  # the essay says this of declining to meet
+            "If Trump meets with Kim Jong-un, he will have to worry about North Korea's provocations around the "
+            "elections.",
+            "Why is the proposal a Hobson's Choice for Trump?",
+            "",
+        ),
+        (  # a true clause joined to an invented one
+            "For Trump, a failed summit would hurt his campaign and could lead to a loss of support from his base.",
+            "How does a failed summit affect Trump?",
             "",
         ),
     ],
