@@ -37,12 +37,12 @@ COVERED = 0.8  # or this share of its content words in them
 TERSE = 4  # content words below which a claim is judged together with its question
 # Cosine between the question and the answer sentence or its evidence; summaries of the essay measured 0.15-0.3.
 RELEVANT = 0.20
+NEAR = 2  # sentences either side of the evidence where the question's names must be
 PAIR_GAP = 1  # two essay sentences support a claim together only when at most this many sentences apart
 _NEGATION = frozenset("not no never nor cannot can't won't don't doesn't didn't isn't aren't wasn't weren't".split())
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.\s?){2,}|\b[A-Z]{2,}\b")
 _PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
 _YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
-_QUOTED = re.compile(r'"([^"]+)"')  # the title in a byline
 _YES = re.compile(r"^\W*yes\b", re.IGNORECASE)
 
 
@@ -191,23 +191,23 @@ class MeaningVerifier:
         essay: Sequence[EssaySentence],
     ) -> Verdict:
         text = " ".join(s.text for s in evidence)
-        title = _title_of(evidence, essay)
+        byline = _byline_of(evidence, essay)
         held = stems(text)
         covered = len(words & held) / len(words)
         similar = self.similarity(claim, [s.text for s in evidence])
         if len(words) < TERSE:  # "In July." means something only with its question
             similar = max(similar, self.similarity(f"{question} {claim}", [text]))
         score = max(similar, covered)
-        # Words that only restate the question or the title are not what the claim adds:
+        # Words that only restate the question or the byline are not what the claim adds:
         # "The essay cites John Bolton and Harry J. Kazianis as two commentators about ..."
-        given = stems(f"{question} {title}") | _spelled_out(claim, _acronyms(title))
+        given = stems(f"{question} {byline}") | _spelled_out(claim, _acronyms(byline))
         if len(added := words - given) >= 2:
             score = max(score, len(added & held) / len(added))
         if similar < self.support and score < self.covered:
             return Verdict(
                 False, evidence, score, f"meaning too far from the essay ({similar:.2f}, {covered:.2f} of words)"
             )
-        named = f"{text} {title}"
+        named = f"{text} {byline}"
         if missing := missing_names(claim, named) - _lent_names(evidence, essay):
             return Verdict(
                 False, evidence, score, f"names or numbers not in the essay sentence: {', '.join(sorted(missing))}"
@@ -221,6 +221,9 @@ class MeaningVerifier:
         related = self.similarity(question, [claim, text])
         if related < self.relevant:
             return Verdict(False, evidence, score, f"not about the question ({related:.2f})")
+        asked = stems(" ".join(names_and_numbers(question))) - stems(byline)
+        if asked and not asked & _around(evidence, essay):
+            return Verdict(False, evidence, score, f"none of {', '.join(sorted(asked))} is where the evidence is")
         return Verdict(True, evidence, score, "")
 
     def _unsupported_part(self, claim: str, given: set[str], evidence: list[str]) -> str:
@@ -230,7 +233,7 @@ class MeaningVerifier:
         invented: "A late-October summit would be different for Trump
         because it would occur later in the campaign season" restates the
         question, then gives a reason the essay does not. Clauses that only
-        restate the question (or the title: ``given``), or are a word or two, are not judged.
+        restate the question (or the byline: ``given``), or are a word or two, are not judged.
         """
         evidence_words = stems(" ".join(evidence))
         for part in _CLAUSE.split(claim):
@@ -266,15 +269,18 @@ def _lent_names(evidence: Sequence[EssaySentence], essay: Sequence[EssaySentence
     ("North Korean leader Kim Jong-un"). A short name stands for the nearest
     full name before it, as a reader takes it, so "the president has met
     with Kim" lends "Jong-un" but not "Yo Jong": "Joseph Kim met Kim Yo Jong
-    in Hanoi" stays unsupported. A full name then lends the few words around
-    each of its mentions in the essay ("the sister of North Korean leader Kim
-    Jong-un" is supported by "Kim Jong-un's younger sister").
+    in Hanoi" stays unsupported. "The president" is a short name too. A full
+    name then lends the few words around each of its mentions in the essay
+    ("the sister of North Korean leader Kim Jong-un" is supported by "Kim
+    Jong-un's younger sister").
     """
     runs = [(i, run) for i, s in enumerate(essay) for run in _name_runs(s.text)]
+    in_names = {w for _, run in runs for w in run[2]}
     lent: set[str] = set()
     for sentence in evidence:
         here = essay.index(sentence)
-        for _, _, short in _name_runs(sentence.text):
+        titles = [frozenset({w}) for w in stems(" ".join(_THE.findall(sentence.text))) if w in in_names]
+        for short in [run[2] for run in _name_runs(sentence.text)] + titles:
             fuller = [(i, r[2]) for i, r in runs if r[2] > short]
             before = [f for f in fuller if f[0] <= here]
             after = [f for f in fuller if f[0] > here]
@@ -288,6 +294,7 @@ def _lent_names(evidence: Sequence[EssaySentence], essay: Sequence[EssaySentence
 
 
 _NAME_RUN = re.compile(r"[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*")
+_THE = re.compile(r"\b[Tt]he ([a-z]+)")  # "the president": a name's title used as a short name
 _BESIDE = 3  # words before and after a name that describe it ("North Korean leader")
 
 
@@ -301,11 +308,29 @@ def _name_runs(text: str) -> list[tuple[int, int, frozenset[str]]]:
     return [(m.start(), m.end(), frozenset(w)) for m in _NAME_RUN.finditer(text) if (w := stems(m.group()))]
 
 
-def _title_of(evidence: Sequence[EssaySentence], essay: Sequence[EssaySentence]) -> str:
-    """The title of the evidence's document, quoted in its byline: the subject of every sentence in it, so its names
-    need no more support ("a summit between the United States and North Korea")."""
+def _around(evidence: Sequence[EssaySentence], essay: Sequence[EssaySentence]) -> set[str]:
+    """Stems of the evidence and the sentences near it: where the question's names must be, if it answers it.
+
+    A true sentence about something else is not an answer: "How much did the
+    Hanoi summit cost?" answered with the Olympic figure. The names asked
+    about need not be in the evidence sentence itself ("Because a premature
+    lifting of sanctions ..." answers "Why can't Trump lift the sanctions?"),
+    but they are in the passage around it.
+    """
+    near: set[str] = set()
+    for sentence in evidence:
+        here = essay.index(sentence)
+        for other in essay[max(0, here - NEAR) : here + NEAR + 1]:
+            if other.doc_id == sentence.doc_id:
+                near |= stems(other.text)
+    return near
+
+
+def _byline_of(evidence: Sequence[EssaySentence], essay: Sequence[EssaySentence]) -> str:
+    """The byline of the evidence's document: its title and author stand behind every sentence in it, so their
+    names need no more support ("a summit between the United States and North Korea", "Joseph Kim explains")."""
     docs = {s.doc_id for s in evidence}
-    return " ".join(m.group(1) for s in essay if s.doc_id in docs and s.start == s.end if (m := _QUOTED.search(s.text)))
+    return " ".join(s.text for s in essay if s.doc_id in docs and s.start == s.end)
 
 
 def essay_sentences(chunks: Sequence, byline: dict[str, str] | None = None) -> list[EssaySentence]:

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.text import cited_numbers
+from assistant.text import cited_numbers, stems
 
 
 @pytest.mark.parametrize(
@@ -16,3 +16,8 @@ from assistant.text import cited_numbers
 )
 def test_cited_numbers(text, expected):
     assert cited_numbers(text) == expected
+
+
+def test_every_negation_is_one_stem():
+    """The verifier compares words by stem; "cannot" must meet the essay's "can't"."""
+    assert stems("He cannot lift them") == stems("He can’t lift them") == stems("He can't lift them")

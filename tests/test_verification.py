@@ -156,6 +156,47 @@ def test_a_true_sentence_about_something_else_is_not_an_answer(verifier, essay):
     assert not verdict.supported and "not about the question" in verdict.reason
 
 
+@pytest.mark.parametrize(
+    ("claim", "question"),
+    [
+        (
+            "The South Korean government spent $2.6 million on the Olympic delegation.",
+            "How much did the Hanoi summit cost?",
+        ),
+        ("Joseph Kim is the Bush Institute's Expert-in-Residence.", "Who won the 2020 U.S. presidential election?"),
+    ],
+)
+def test_a_true_sentence_far_from_what_was_asked_is_not_an_answer(verifier, essay, claim, question):
+    """The question's names must be in or near the evidence: true, but not about Hanoi or 2020."""
+    verdict = verifier.check(claim, question=question, essay=essay)
+    assert not verdict.supported and "is where the evidence is" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("claim", "supported"),
+    [
+        (
+            "President Trump cannot lift the sanctions because a premature lifting would not be an acceptable deal.",
+            True,
+        ),
+        (
+            "President Moon cannot lift the sanctions because a premature lifting would not be an acceptable deal.",
+            False,
+        ),
+    ],
+)
+def test_the_president_is_the_one_the_essay_last_named(verifier, essay, claim, supported):
+    """The evidence says "the president can't make that concession"; the president named just before is Trump."""
+    verdict = verifier.check(claim, question="Why can't the sanctions be lifted?", essay=essay)
+    assert verdict.supported is supported, verdict.reason
+
+
+def test_the_author_stands_behind_every_sentence(verifier, essay):
+    claim = "Joseph Kim explains that President Trump can't make that concession."
+    verdict = verifier.check(claim, question="Can President Trump make that concession?", essay=essay)
+    assert verdict.supported, verdict.reason
+
+
 def test_the_nearest_sentence_is_the_one_about_the_question(verifier, essay):
     nearest = essay[verifier.nearest("What war might Trump sign a declaration to end?", essay)]
     assert "declaration to officially end the Korean War" in nearest.text
