@@ -34,6 +34,8 @@ from assistant.text import names_and_numbers, sentence_spans, stems, strip_citat
 
 SUPPORT = 0.62  # cosine between an answer sentence and its essay sentence(s); measured on the eval set
 COVERED = 0.8  # or this share of its content words in them
+FEW_WORDS = 0.34  # a clause sharing less than this share of its words with the evidence ...
+CLOSE = 0.75  # ... must be this close in meaning: "more time to address any potential concerns" is not "worry"
 TERSE = 4  # content words below which a claim is judged together with its question
 # Cosine between the question and the answer sentence or its evidence; summaries of the essay measured 0.15-0.3.
 RELEVANT = 0.20
@@ -240,9 +242,9 @@ class MeaningVerifier:
             words = stems(part) - given
             if len(words) < 2:
                 continue
-            if (
-                len(words & evidence_words) / len(words) < self.covered
-                and self.similarity(part, evidence) < self.support
+            covered = len(words & evidence_words) / len(words)
+            if covered < self.covered and self.similarity(part, evidence) < (
+                self.support if covered >= FEW_WORDS else CLOSE
             ):
                 return part.strip()
         return ""

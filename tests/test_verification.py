@@ -104,6 +104,12 @@ def test_what_the_essay_says_is_supported(verifier, essay, claim, question):
             "Why is the proposal a Hobson's Choice for Trump?",
             "",
         ),
+        (  # a clause near the evidence in meaning, but sharing almost none of its words
+            "Additionally, it would give him more time to address any potential issues or concerns that may arise "
+            "during the campaign, such as the possibility of North Korea's provocations around the elections.",
+            "Why would a late-October summit be different for Trump?",
+            "a part",
+        ),
         (  # a true clause joined to an invented one
             "For Trump, a failed summit would hurt his campaign and could lead to a loss of support from his base.",
             "How does a failed summit affect Trump?",
