@@ -6,6 +6,7 @@ stems come from the Snowball stemmer, so "Olympics" meets "Olympic".
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 
@@ -41,12 +42,13 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-def stems(text: str) -> set[str]:
+@functools.lru_cache(maxsize=16384)
+def stems(text: str) -> frozenset[str]:
     """Snowball stems of the content words, citation markers left out; every negation is "not"
-    ("cannot" is the essay's "can't")."""
+    ("cannot" is the essay's "can't"). Cached: the verifier stems the same essay sentences for every claim."""
     words = ["not" if w in _NEGATIONS or w.endswith(("n't", "n’t")) else w for w in tokenize(strip_citations(text))]
     with _stem_lock:
-        return set(_stemmer.stemWords(words))
+        return frozenset(_stemmer.stemWords(words))
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -98,7 +98,7 @@ def _spelled_out(claim: str, acronyms: set[str]) -> set[str]:
     return found
 
 
-def missing_names(claim: str, evidence: str) -> set[str]:
+def missing_names(claim: str, evidence: str) -> frozenset[str]:
     """Names and numbers of ``claim`` that ``evidence`` does not hold: what a hallucination usually adds."""
     names = stems(" ".join(names_and_numbers(claim)))
     return names - stems(evidence) - _spelled_out(claim, _acronyms(evidence))
@@ -187,7 +187,7 @@ class MeaningVerifier:
     def _judge(
         self,
         claim: str,
-        words: set[str],
+        words: frozenset[str],
         question: str,
         evidence: tuple[EssaySentence, ...],
         essay: Sequence[EssaySentence],
@@ -228,7 +228,7 @@ class MeaningVerifier:
             return Verdict(False, evidence, score, f"none of {', '.join(sorted(asked))} is where the evidence is")
         return Verdict(True, evidence, score, "")
 
-    def _unsupported_part(self, claim: str, given: set[str], evidence: list[str]) -> str:
+    def _unsupported_part(self, claim: str, given: frozenset[str], evidence: list[str]) -> str:
         """The first clause that adds something the evidence does not hold, or "".
 
         A sentence can match its evidence as a whole while one clause is

@@ -110,7 +110,7 @@ def groundedness(answer: str, cited_texts: Sequence[str]) -> float | None:
     return supported / claims if claims else None
 
 
-def support(words: set[str], passage_words: set[str]) -> float:
+def support(words: frozenset[str], passage_words: frozenset[str]) -> float:
     return len(words & passage_words) / len(words) if words else 0.0
 
 

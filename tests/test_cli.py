@@ -278,7 +278,7 @@ def test_ask_on_a_terminal_that_cannot_show_the_answer_prints_no_traceback(tmp_p
         "import sys\n"
         "import assistant.assistant as module\n"
         "from fakes import HashingEmbeddings, fake_llm\n"
-        "module.make_chat_model = lambda s: fake_llm('Kim Yo Jong (김여정) est la sœur de Kim Jong-un [1].')\n"
+        "module.make_chat_model = lambda s: fake_llm('Kim Yo Jong (김여정) is Kim Jong-un’s younger sister [1].')\n"
         "module.make_embeddings = lambda *a: HashingEmbeddings()\n"
         "from assistant.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
@@ -294,4 +294,4 @@ def test_ask_on_a_terminal_that_cannot_show_the_answer_prints_no_traceback(tmp_p
         timeout=120,
     )
     assert out.returncode == 0, out.stderr
-    assert "Kim Yo Jong (???) est la s?ur de Kim Jong-un [1]." in out.stdout and "Traceback" not in out.stderr
+    assert "Kim Yo Jong (???) is Kim Jong-un?s younger sister [1]." in out.stdout and "Traceback" not in out.stderr
