@@ -94,15 +94,16 @@ def byline(passage: Passage) -> str:
     return f'The essay "{m.get("title", "")}" was written by its author {m["author"]}{role}{publisher}.'
 
 
-_END = re.compile(r"([.!?][\"”’)]*)\s*$")
+_END = re.compile(r"[.!?]\s*$")
 
 
 def _with_marker(sentence: str, number: int) -> str:
-    """The sentence without the model's own markers, citing ``number`` before its final punctuation."""
+    """The sentence without the model's own markers, citing ``number`` before its final punctuation, or after
+    a closing quote (not inside the quotation: 'getting "re-elected." [5]')."""
     text = " ".join(strip_citations(sentence).split())
     text = re.sub(r"\s+([.,;:!?])", r"\1", text)
     end = _END.search(text)
-    return f"{text[: end.start()]} [{number}]{end.group(1)}" if end else f"{text} [{number}]"
+    return f"{text[: end.start()]} [{number}]{end.group()}" if end else f"{text} [{number}]"
 
 
 class AnswerCheck:

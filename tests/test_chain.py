@@ -35,6 +35,12 @@ def test_each_sentence_cites_the_essay_sentence_that_supports_it(make_assistant)
     assert answer.sources[1].cited_text.startswith("Three days later, Kim Jong-un’s younger sister")
 
 
+def test_a_citation_goes_after_a_closing_quote_not_inside_it(make_assistant):
+    bot = make_assistant('And he does not have to worry about getting "re-elected." [2]')
+    answer = bot.ask("Why does Kim have little to fear from a failed summit?")
+    assert answer.text == 'And he does not have to worry about getting "re-elected." [1]'
+
+
 def test_whole_corpus_goes_in_document_order_when_it_fits(make_assistant):
     bot = make_assistant("ok [1]", context_budget=100_000)
     answer = bot.ask("Where have Trump and Kim met?")
