@@ -27,7 +27,7 @@ _NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]*|\$?\d[\d.,]*"
 # [2], [1, 3], [1][3], [1; 3], and "[Passage 2]" which small models sometimes write.
 _MARKER = re.compile(r"\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.IGNORECASE)
 _ANY_MARKER = re.compile(r"\[\d[^\]]*\]")  # looser: also "[1-3]", for text checks that only drop markers
-_NEGATIONS = frozenset({"not", "no", "never", "cannot"})
+_NEGATIONS = frozenset({"not", "no", "never", "nor", "cannot"})
 _stemmer = snowballstemmer.stemmer("english")
 _stem_lock = threading.Lock()  # a Snowball stemmer keeps state between calls
 
@@ -46,9 +46,14 @@ def tokenize(text: str) -> list[str]:
 def stems(text: str) -> frozenset[str]:
     """Snowball stems of the content words, citation markers left out; every negation is "not"
     ("cannot" is the essay's "can't"). Cached: the verifier stems the same essay sentences for every claim."""
-    words = ["not" if w in _NEGATIONS or w.endswith(("n't", "n’t")) else w for w in tokenize(strip_citations(text))]
+    words = ["not" if is_negation(w) else w for w in tokenize(strip_citations(text))]
     with _stem_lock:
         return frozenset(_stemmer.stemWords(words))
+
+
+def is_negation(word: str) -> bool:
+    """A lowercased word that says no: "not", "never", "cannot", or any "n't" form."""
+    return word in _NEGATIONS or word.endswith(("n't", "n’t"))
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

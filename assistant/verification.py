@@ -21,6 +21,7 @@ its weights in a PyPI package today, so none can be the offline default.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import threading
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ from typing import Protocol
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.text import names_and_numbers, sentence_spans, stems, strip_citations, tokenize
+from assistant.text import is_negation, names_and_numbers, sentence_spans, stems, strip_citations, tokenize
 
 SUPPORT = 0.62  # cosine between an answer sentence and its essay sentence(s); measured on the eval set
 COVERED = 0.8  # or this share of its content words in them
@@ -41,7 +42,6 @@ TERSE = 4  # content words below which a claim is judged together with its quest
 RELEVANT = 0.20
 NEAR = 2  # sentences either side of the evidence where the question's names must be
 PAIR_GAP = 1  # two essay sentences support a claim together only when at most this many sentences apart
-_NEGATION = frozenset("not no never nor cannot can't won't don't doesn't didn't isn't aren't wasn't weren't".split())
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.\s?){2,}|\b[A-Z]{2,}\b")
 _PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
 _YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
@@ -109,7 +109,7 @@ def _acronyms(text: str) -> set[str]:
 
 
 def negated(text: str) -> bool:
-    return any(w in _NEGATION or w.endswith("n't") for w in re.findall(r"[\w']+", text.lower().replace("’", "'")))
+    return any(is_negation(w) for w in re.findall(r"[\w']+", text.lower().replace("’", "'")))
 
 
 class MeaningVerifier:
@@ -210,7 +210,7 @@ class MeaningVerifier:
                 False, evidence, score, f"meaning too far from the essay ({similar:.2f}, {covered:.2f} of words)"
             )
         named = f"{text} {byline}"
-        if missing := missing_names(claim, named) - _lent_names(evidence, essay):
+        if (missing := missing_names(claim, named)) and (missing := missing - _lent_names(evidence, essay)):
             return Verdict(
                 False, evidence, score, f"names or numbers not in the essay sentence: {', '.join(sorted(missing))}"
             )
@@ -286,7 +286,7 @@ def _lent_names(evidence: Sequence[EssaySentence], essay: Sequence[EssaySentence
             fuller = [(i, r[2]) for i, r in runs if r[2] > short]
             before = [f for f in fuller if f[0] <= here]
             after = [f for f in fuller if f[0] > here]
-            name = max(before, key=_first)[1] if before else min(after, key=_first)[1] if after else short
+            name = max(before, key=_position)[1] if before else min(after, key=_position)[1] if after else short
             lent |= name
             for i, (start, end, words) in runs:
                 if words == name:
@@ -298,10 +298,7 @@ def _lent_names(evidence: Sequence[EssaySentence], essay: Sequence[EssaySentence
 _NAME_RUN = re.compile(r"[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*")
 _THE = re.compile(r"\b[Tt]he ([a-z]+)")  # "the president": a name's title used as a short name
 _BESIDE = 3  # words before and after a name that describe it ("North Korean leader")
-
-
-def _first(pair: tuple[int, frozenset[str]]) -> int:
-    return pair[0]
+_position = operator.itemgetter(0)  # of an (essay index, name) pair
 
 
 @functools.lru_cache(maxsize=4096)
