@@ -13,14 +13,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from assistant.index.search import Passage
-from assistant.text import sentence_spans, strip_citations
-from assistant.verification import EssaySentence, Verifier, essay_sentences, restates_question
+from assistant.index.sentences import EssaySentence
+from assistant.text import cited_numbers, sentence_spans, strip_citations
+from assistant.verification import Action, Verifier
 
 log = logging.getLogger(__name__)
 
 CLOSEST = 2  # passages offered with a decline
 _DECLINE = re.compile(
-    r"essay does not (say|cover|mention|discuss)|only answer questions about"
+    r"essay does not (say|cover|mention|discuss)|only answer questions about|could not find that in this essay"
     r"|^[^.]*\b(is|are) not (specified|mentioned|stated|given) in the (passages?|essay)\W*$",
     re.IGNORECASE,
 )
@@ -64,6 +65,8 @@ class Answer:
     grounded: bool = True  # False when the verifier dropped a sentence of the model's, or all of them
     closest: list[Source] = field(default_factory=list)  # for a decline: the best passages for the question
     dropped: int = 0  # model sentences the verifier did not let through
+    quoted: int = 0  # model sentences replaced by the essay sentences they cite, marked as the essay's words
+    declined: bool = False  # nothing in the essay was found for the question (or it was off topic)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,16 +85,6 @@ def _source(n: int, p: Passage, cited: Sequence[EssaySentence] = ()) -> Source:
     inside = c.start <= start and end <= c.end and end > start
     text = c.text[start - c.start : end - c.start] if inside else " ".join(s.text for s in cited)
     return Source(**(asdict(source) | {"cited_text": text, "cited_start": start, "cited_end": end}))
-
-
-def byline(passage: Passage) -> str:
-    """The document's header as a sentence, so "Who wrote it?" can be verified and cited."""
-    m = passage.chunk.metadata
-    if not m.get("author"):
-        return ""
-    role = f", {m['author_role']}" if m.get("author_role") else ""
-    publisher = f", and published by {m['publisher']}" if m.get("publisher") else ""
-    return f'The essay "{m.get("title", "")}" was written by its author {m["author"]}{role}{publisher}.'
 
 
 _END = re.compile(r"[.!?]\s*$")
@@ -122,6 +115,7 @@ class AnswerCheck:
         question: str,
         standalone: str,
         context: list[Passage],
+        sentences: Sequence[EssaySentence],
         declined: str,
         off_topic: str,
         asked_before: Sequence[str] = (),
@@ -135,12 +129,13 @@ class AnswerCheck:
         self._declined = declined
         self._off_topic = off_topic
         self._closest = closest
-        bylines = {p.chunk.doc_id: byline(p) for p in context}
-        self._essay = essay_sentences([p.chunk for p in context], bylines)
-        self._held = ""
+        self._essay = sentences  # numbered from 1 as the model read them
+        self._quoted: set[EssaySentence] = set()
+        self._held = self._raw = ""
         self._released: list[str] = []
         self._sources: dict[tuple, Source] = {}
         self._dropped = 0
+        self._quotes = 0
         self._failed_in_a_row = 0
         self._decline: str | None = None
 
@@ -149,6 +144,7 @@ class AnswerCheck:
         return self._decline is not None
 
     def feed(self, delta: str) -> list[str]:
+        self._raw += delta
         self._held += delta
         spans = sentence_spans(self._held)
         if len(spans) < 2 or self.stopped:
@@ -157,6 +153,7 @@ class AnswerCheck:
         return self._verify(closed)
 
     def finish(self) -> list[str]:
+        log.debug("the model wrote %d characters", len(self._raw), extra={"model_text": self._raw})
         out = [] if self.stopped else self._verify(self._held)
         self._held = ""
         if not self._released:
@@ -176,6 +173,8 @@ class AnswerCheck:
                     self._decline = self._off_topic if "only answer" in sentence.lower() else self._declined
                 continue
             shown = self._check(sentence)
+            if shown == "":
+                continue
             if shown is None:
                 self._dropped += 1
                 self._failed_in_a_row += 1
@@ -189,13 +188,19 @@ class AnswerCheck:
         return out
 
     def _check(self, sentence: str) -> str | None:
-        if restates_question(strip_citations(sentence), self._question):
-            log.info("dropped a sentence that restates the question: %r", sentence)
+        """The text shown for one model sentence ("" when its quotation is already shown), or None if dropped."""
+        cited = [n - 1 for n in cited_numbers(sentence)]
+        verdict = self._verifier.check(sentence, question=self._topic, cited=cited, essay=self._essay)
+        if verdict.action is Action.DROP:
+            log.info("dropped a sentence (%s): %r", verdict.reason, sentence)
             return None
-        verdict = self._verifier.check(sentence, question=self._topic, essay=self._essay)
-        if not verdict.supported:
-            log.info("dropped an unsupported sentence (%s): %r", verdict.reason, sentence)
-            return None
+        if verdict.action is Action.QUOTE:
+            log.info("quoting the essay instead of a sentence (%s): %r", verdict.reason, sentence)
+            if set(verdict.evidence) <= self._quoted:
+                return ""
+            self._quotes += 1
+            sentence = "The essay says: “" + " ".join(" ".join(s.text.split()) for s in verdict.evidence) + "”"
+        self._quoted |= set(verdict.evidence)
         key = tuple((s.doc_id, s.start, s.end) for s in verdict.evidence)
         if key not in self._sources:
             self._sources[key] = _source(
@@ -223,6 +228,8 @@ class AnswerCheck:
             grounded=self._dropped == 0,
             closest=closest,
             dropped=self._dropped,
+            quoted=self._quotes,
+            declined=self._decline is not None,
         )
 
     def _closest_source(self, n: int, passage: Passage) -> Source:

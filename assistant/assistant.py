@@ -126,6 +126,12 @@ class Assistant:
         return self._retriever.search(query, k or self.settings.k)
 
     @property
+    def verifier_options(self) -> dict | None:
+        """The verifier's thresholds and rules in force, for reports; None for a verifier without options."""
+        options = getattr(self._verifier, "options", None)
+        return options.to_dict() if options is not None else None
+
+    @property
     def chunk_count(self) -> int:
         return self._store.count()
 
@@ -276,6 +282,7 @@ class Assistant:
             question=prepared["question"],
             standalone=prepared["standalone"],
             context=prepared["context"],
+            sentences=prepared["sentences"],
             declined=self._prompts.declined,
             off_topic=self._prompts.off_topic,
             asked_before=tuple(m.text for m in prepared["history"] if m.type == "human"),

@@ -1,13 +1,15 @@
 """The LCEL chain: condense a follow-up, retrieve, answer with citations.
 
 Input: ``{"question": str, "history": list[BaseMessage]}``.
-``prepare`` adds ``whole_corpus``, ``standalone`` and ``context`` (the
-numbered passages, a list of ``Passage``); ``prompt`` builds the answer
-messages. The assistant streams the model itself and verifies each
+``prepare`` adds ``whole_corpus``, ``standalone``, ``context`` (the
+retrieved passages, a list of ``Passage``) and ``sentences`` (their
+sentences, once each, in document order); ``prompt`` builds the answer
+messages, in which the sentences are numbered from 1
+and cited by number. The assistant streams the model itself and verifies each
 sentence before it is shown (``assistant.answer.AnswerCheck``).
 
-When the whole corpus fits the context budget, every chunk goes into the
-prompt in document order. The long part of the prompt is then identical
+When the whole corpus fits the context budget, every sentence goes into
+the prompt in document order. The long part of the prompt is then identical
 for every question, so llama.cpp reuses its KV cache and only reads the
 question. Larger corpora get the top k passages from hybrid search, found
 with the follow-up condensed into a standalone question.
@@ -23,6 +25,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
 from assistant.index.search import HybridRetriever, Passage
+from assistant.index.sentences import EssaySentence, byline, essay_sentences, numbered
 from assistant.prompts import Prompts
 from assistant.settings import Settings
 
@@ -63,13 +66,15 @@ def fit_history(history: list[BaseMessage], settings: Settings, fixed_chars: int
     return kept
 
 
-def format_passages(context: list[Passage]) -> str:
-    several = len({p.chunk.doc_id for p in context}) > 1
-    lines = []
-    for n, p in enumerate(context, start=1):
-        label = f"({p.chunk.metadata.get('title', p.chunk.doc_id)}) " if several else ""
-        lines.append(f"[{n}] {label}{p.chunk.text}")
-    return "\n\n".join(lines)
+def context_sentences(context: list[Passage]) -> list[EssaySentence]:
+    """The passages' sentences, once each, each document's byline first: what the model reads and cites."""
+    bylines = {p.chunk.doc_id: byline(p.chunk.metadata) for p in context}
+    return essay_sentences([p.chunk for p in context], bylines)
+
+
+def format_sentences(sentences: list[EssaySentence], context: list[Passage]) -> str:
+    titles = {p.chunk.doc_id: str(p.chunk.metadata.get("title", p.chunk.doc_id)) for p in context}
+    return numbered(sentences, titles)
 
 
 def describe_documents(context: list[Passage]) -> str:
@@ -126,11 +131,11 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
     )
 
     def answer_inputs(x: dict) -> dict:
-        passages = format_passages(x["context"])
-        fixed = len(passages) + len(x["question"]) + PROMPT_OVERHEAD_CHARS
+        sentences = format_sentences(x["sentences"], x["context"])
+        fixed = len(sentences) + len(x["question"]) + PROMPT_OVERHEAD_CHARS
         return {
             "documents": describe_documents(x["context"]),
-            "passages": passages,
+            "sentences": sentences,
             "history": fit_history(x["history"], settings, fixed),
             "question": x["question"],
         }
@@ -141,5 +146,6 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
         .assign(standalone=standalone)
         .assign(standalone=lambda x: x["standalone"] or x["question"])  # an empty rewrite falls back
         .assign(context=lambda x: select_context(retriever, x["standalone"], settings, x["whole_corpus"]))
+        .assign(sentences=lambda x: context_sentences(x["context"]))
     )
     return Chain(prepare=prepare, prompt=prompt, llm=llm)

@@ -1,51 +1,141 @@
-"""Decide, sentence by sentence, whether the essay supports what the model wrote.
+"""Decide, answer sentence by answer sentence, what is shown: the model's words, the essay's words, or nothing.
 
-The default 1.5B model reads the essay well but judges support poorly: it
-declines questions the essay answers in plain words, and answers world-
-knowledge bait ("The capital of France is Paris") whatever the prompt
-says. So the model only answers, and a verifier decides what is shown.
+The default 1.5B model points well at the sentences that answer a
+question but judges support poorly. So it writes and cites, and the
+verifier decides, checking each claim against the sentences it cites
+(and their immediate neighbours, since the model is often one off),
+never against the whole essay:
 
-``MeaningVerifier`` is the default: deterministic, offline and a few
-milliseconds a sentence. It compares the meaning of an answer sentence
-with each essay sentence through the bundled sentence embedding, and
-then demands what embeddings blur: every name and number of the sentence
-in the one or two supporting essay sentences, the same polarity (a "not"
-on one side only), and a link to what was asked. Its thresholds were
-measured on the eval set (see docs and ``benchmarks/results``).
+- ``show`` the paraphrase when one or two adjacent cited sentences
+  support it: close in meaning, the same names and numbers, each person
+  beside the act the claim gives them, the same polarity and hedges;
+- ``quote`` the cited sentences, marked as the essay's words, when the
+  paraphrase cannot be confirmed but those sentences are relevant to the
+  question, as hybrid retrieval on the question independently agrees;
+- ``drop`` it otherwise. An answer with nothing shown is a decline.
 
-A stronger checker (an NLI or fact-checking model) can replace it by
-implementing ``Verifier``; none of HHEM, MiniCheck or AlignScore ships
-its weights in a PyPI package today, so none can be the offline default.
+Every rule is named (``Rule``) and can be switched off (``Options``), so
+its effect can be measured; every threshold lives in ``Options``, which
+each eval report records. A stronger checker (an NLI model, a hosted
+judge) can replace ``MeaningVerifier`` by implementing ``Verifier``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import operator
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.text import is_negation, names_and_numbers, sentence_spans, stems, strip_citations, tokenize
+from assistant.index.sentences import EssaySentence
+from assistant.text import is_negation, names_and_numbers, stems, strip_citations
 
-SUPPORT = 0.62  # cosine between an answer sentence and its essay sentence(s); measured on the eval set
-COVERED = 0.8  # or this share of its content words in them
-FEW_WORDS = 0.34  # a clause sharing less than this share of its words with the evidence ...
-CLOSE = 0.75  # ... must be this close in meaning: "more time to address any potential concerns" is not "worry"
-TERSE = 4  # content words below which a claim is judged together with its question
-# Cosine between the question and the answer sentence or its evidence; summaries of the essay measured 0.15-0.3.
-RELEVANT = 0.20
-NEAR = 2  # sentences either side of the evidence where the question's names must be
-PAIR_GAP = 1  # two essay sentences support a claim together only when at most this many sentences apart
+
+class Rule(StrEnum):
+    """The verifier's rules, each of which ``Options.without`` switches off."""
+
+    MEANING = "meaning"  # the claim is close in meaning to its evidence, or made of its words
+    NAMES_NUMBERS = "names_numbers"  # every name and number of the claim is in its evidence
+    WHO_DID_WHAT = "who_did_what"  # the people a clause names stand together in one clause of one sentence
+    POLARITY = "polarity"  # a "not" on one side only is a contradiction ("not ... unless" is a "has to")
+    HEDGES = "hedges"  # "might", "could", "if", "unless" are not turned into "will"
+    RELEVANCE = "relevance"  # the evidence is among the sentences hybrid retrieval ranks best for the question
+    QUESTION_NAMES = "question_names"  # the names asked about are in or near the evidence
+    QUOTE = "quote"  # an unconfirmed paraphrase of relevant sentences is replaced by those sentences
+    INVENTED_DETAIL = "invented_detail"  # ... unless it adds a name or number found nowhere near: then nothing
+
+
+class Reason(StrEnum):
+    """Why a claim was not shown as written: one per failed rule, plus two that need no rule."""
+
+    NO_CONTENT = "no content"
+    RESTATES_QUESTION = "restates the question"
+    MEANING = "meaning too far from the cited sentences"
+    NAMES_NUMBERS = "a name or number is not in the cited sentences"
+    WHO_DID_WHAT = "people and acts are joined differently from the essay"
+    POLARITY = "negation differs from the cited sentences"
+    HEDGES = "a hedge of the essay is dropped"
+    RELEVANCE = "the cited sentences are not what retrieval finds for the question"
+    QUESTION_NAMES = "the names asked about are not near the cited sentences"
+
+
+class Action(StrEnum):
+    SHOW = "show"  # the model's sentence
+    QUOTE = "quote"  # the essay's sentences instead
+    DROP = "drop"  # nothing
+
+
+@dataclass(frozen=True)
+class Options:
+    """Every threshold of the verifier and the rules in force; set on the eval's dev split only."""
+
+    support: float = 0.62  # cosine between a claim and a clause window of its evidence
+    covered: float = 0.8  # or this share of the claim's content words in the evidence
+    terse: int = 4  # content words below which a claim is judged together with its question
+    neighbours: int = 1  # sentences either side of a cited one that may be its evidence
+    near: int = 2  # sentences either side of the evidence where the question's names must be
+    relevant_rank: int = 8  # the evidence must be among this many best sentences for the question
+    quoted: int = 2  # at most this many essay sentences in one quotation
+    rules: frozenset[Rule] = field(default_factory=lambda: frozenset(Rule))
+
+    def without(self, *rules: Rule) -> Options:
+        return dataclasses.replace(self, rules=self.rules - set(rules))
+
+    def on(self, rule: Rule) -> bool:
+        return rule in self.rules
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self) | {"rules": sorted(self.rules)}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: Action
+    evidence: tuple[EssaySentence, ...]  # what supports a shown claim, or the sentences quoted
+    score: float = 0.0
+    reasons: tuple[Reason, ...] = ()  # why the claim was not shown as written; empty when it was
+
+    @property
+    def supported(self) -> bool:
+        return self.action is Action.SHOW
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+class Verifier(Protocol):
+    """Owns the whole decision for one answer sentence: show it, quote the essay instead, or drop it."""
+
+    def check(self, claim: str, *, question: str, cited: Sequence[int], essay: Sequence[EssaySentence]) -> Verdict: ...
+
+    def nearest(self, text: str, essay: Sequence[EssaySentence]) -> int:
+        """The index of the essay sentence nearest ``text``: what a decline points to."""
+        ...
+
+
+_YES_NO = re.compile(r"^\W*(?:yes|no)\b[,.!]?\s*", re.IGNORECASE)
+_CLAUSE = re.compile(r"[,;:]\s+|\s+(?:and|because|since|which|so that|while|although|whereas|but)\s+", re.IGNORECASE)
+_COMMA = re.compile(r"[,;:]\s+|\s+(?:but|because|which)\s+")
+_NAME_RUN = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*")
+_HEDGES = frozenset(
+    "might may could can possibly potentially perhaps maybe likely unlikely probably chance possible uncertain "
+    "unclear if unless until whether would suggest suggests seems".split()
+)
+# What keeps a condition in a paraphrase: "will not ... unless the U.S. lifts" is "the U.S. has to lift first".
+_KEEPS_CONDITION = _HEDGES | frozenset("only first must need needs require requires before depends".split())
+_HAS_TO = re.compile(r"\b(?:has|have|had|needs?) to\b", re.IGNORECASE)
+_DATES = stems("January February March April May June July August September October November December 0 1 2 3 4 5 6 7 8 9")
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.\s?){2,}|\b[A-Z]{2,}\b")
 _PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
-_YES_NO = re.compile(r"^\W*(yes|no)\b", re.IGNORECASE)
-_YES = re.compile(r"^\W*yes\b", re.IGNORECASE)
+RRF_K = 10  # rank fusion constant for a few dozen sentences
 
 
 def restates_question(text: str, question: str) -> bool:
@@ -54,36 +144,20 @@ def restates_question(text: str, question: str) -> bool:
     return len(words) >= 2 and words <= stems(question) and not _YES_NO.match(text)
 
 
-@dataclass(frozen=True)
-class EssaySentence:
-    """One sentence of an indexed document; ``start``/``end`` index the document's cleaned text.
-
-    The byline (author, role, publisher) is an essay sentence too, with an
-    empty span, so "Who wrote it?" has something to cite.
-    """
-
-    doc_id: str
-    start: int
-    end: int
-    text: str
+def negations(text: str) -> int:
+    """Words that say no; "unless" counts, so "will not ... unless the U.S. lifts" is a "has to lift"."""
+    words = re.findall(r"[\w']+", text.lower().replace("’", "'"))
+    return sum(is_negation(w) or w == "unless" for w in words)
 
 
-@dataclass(frozen=True)
-class Verdict:
-    supported: bool
-    evidence: tuple[EssaySentence, ...]  # the one or two essay sentences that support the claim, best first
-    score: float
-    reason: str  # why not, for logs and the eval report; "" when supported
+def hedged(text: str, words: frozenset[str] = _HEDGES) -> bool:
+    return any(w in words for w in re.findall(r"[\w']+", text.lower())) or (
+        words is _KEEPS_CONDITION and bool(_HAS_TO.search(text))
+    )
 
 
-class Verifier(Protocol):
-    """Judges one answer sentence against the essay sentences the model was shown."""
-
-    def check(self, claim: str, *, question: str, essay: Sequence[EssaySentence]) -> Verdict: ...
-
-    def nearest(self, text: str, essay: Sequence[EssaySentence]) -> int:
-        """The index of the essay sentence nearest ``text``: what a decline points to."""
-        ...
+def _acronyms(text: str) -> set[str]:
+    return {re.sub(r"[.\s]", "", a) for a in _ACRONYM.findall(text)}
 
 
 def _spelled_out(claim: str, acronyms: set[str]) -> set[str]:
@@ -104,24 +178,26 @@ def missing_names(claim: str, evidence: str) -> frozenset[str]:
     return names - stems(evidence) - _spelled_out(claim, _acronyms(evidence))
 
 
-def _acronyms(text: str) -> set[str]:
-    return {re.sub(r"[.\s]", "", a) for a in _ACRONYM.findall(text)}
+@functools.lru_cache(maxsize=4096)
+def _name_runs(text: str) -> tuple[frozenset[str], ...]:
+    """Stems of each run of capitalised words: "Kim Jong-un", "Harry J. Kazianis"."""
+    return tuple(w for m in _NAME_RUN.finditer(text.strip()) if (w := stems(m.group())))
 
 
-def negated(text: str) -> bool:
-    return any(is_negation(w) for w in re.findall(r"[\w']+", text.lower().replace("’", "'")))
+@functools.lru_cache(maxsize=4096)
+def _windows(sentence: str) -> tuple[str, ...]:
+    """The sentence and its runs of consecutive clauses: what one claim clause may be matched to."""
+    clauses = [c.strip() for c in _COMMA.split(sentence) if c and c.strip()]
+    runs = {" ".join(clauses[i:j]) for i in range(len(clauses)) for j in range(i + 1, len(clauses) + 1)}
+    return (sentence, *sorted(runs - {sentence}))
 
 
 class MeaningVerifier:
-    """Meaning (embedding similarity, or the share of the claim's words) plus names, numbers, negation and relevance."""
+    """Meaning (embedding similarity or shared words) plus names, who did what, polarity, hedges and relevance."""
 
-    def __init__(
-        self, embeddings: Embeddings, *, support: float = SUPPORT, covered: float = COVERED, relevant: float = RELEVANT
-    ) -> None:
+    def __init__(self, embeddings: Embeddings, options: Options | None = None) -> None:
         self._embeddings = embeddings
-        self.support = support
-        self.covered = covered
-        self.relevant = relevant
+        self.options = options or Options()
         self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -137,239 +213,169 @@ class MeaningVerifier:
         with self._lock:
             return np.stack([self._vectors[t] for t in texts])
 
-    def similarity(self, text: str, evidence: Sequence[str]) -> float:
-        """Best cosine between ``text`` and any clause window of ``evidence``.
+    def _closest_window(self, text: str, evidence: Sequence[str]) -> tuple[float, str]:
+        """The best cosine between ``text`` and a clause window of ``evidence``, and that window.
 
-        An essay sentence usually says more than the answer sentence it
-        supports ("Harry J. Kazianis, a contributor to The American
-        Conservative, says ..."); comparing with its comma-separated windows
-        measures whether the claim is inside it, not whether they are alike.
+        An essay sentence usually says more than the claim it supports;
+        its windows measure whether the claim is inside it.
         """
         windows = [w for e in evidence for w in _windows(e)]
-        vectors = self._embed([text, *windows])
-        return float((vectors[1:] @ vectors[0]).max())
+        scores = self._embed([text, *windows])[1:] @ self._embed([text])[0]
+        best = int(scores.argmax())
+        return float(scores[best]), windows[best]
 
     def nearest(self, text: str, essay: Sequence[EssaySentence]) -> int:
-        vectors = self._embed([text, *(s.text for s in essay)])
-        return int((vectors[1:] @ vectors[0]).argmax())
+        return self._ranked(text, essay, dense_only=True)[0]
 
-    def check(self, claim: str, *, question: str, essay: Sequence[EssaySentence]) -> Verdict:
-        claim = " ".join(strip_citations(claim).split())
-        words = stems(claim)
-        if not essay or not words:
-            return Verdict(False, (), 0.0, "no essay sentence to compare" if words else "no content")
-        if _YES.match(claim) and not negated(claim):
-            on_question = essay[self.nearest(question, essay)]
-            if negated(on_question.text):  # "Yes, it would help him win" against "it will not help the president"
-                return Verdict(False, (on_question,), 0.0, "a yes where the essay's sentence on the question says no")
-        # A terse answer ("In July.") carries its meaning with the question.
+    def _ranked(self, question: str, essay: Sequence[EssaySentence], *, dense_only: bool = False) -> list[int]:
+        """Essay indices, best first: hybrid retrieval (dense cosine and idf-weighted shared stems, fused by rank)."""
         texts = [s.text for s in essay]
-        vectors = self._embed([claim, f"{question} {claim}", *texts])
-        rough = (vectors[2:] @ vectors[:2].T).max(axis=1) + np.array(
-            [len(words & stems(t)) / len(words) for t in texts]
-        )
-        names = stems(" ".join(names_and_numbers(claim)))
-        naming = np.array([len(names & stems(t)) for t in texts])  # "John Bolton and Harry J. Kazianis": two sentences
-        order = list(
-            dict.fromkeys(
-                int(i) for i in [*np.argsort(-rough, kind="stable")[:4], *np.argsort(-naming, kind="stable")[:2]]
-            )
-        )
-        options = [(i,) for i in order] + [
-            (min(i, j), max(i, j))
-            for i in order
-            for j in range(max(0, i - PAIR_GAP), min(len(essay), i + PAIR_GAP + 1))
-            if j != i and essay[j].doc_id == essay[i].doc_id
-        ]
-        judged = [self._judge(claim, words, question, tuple(essay[i] for i in option), essay) for option in options]
-        return max(judged, key=lambda v: (v.supported, not v.reason.startswith("meaning"), v.score))
+        vectors = self._embed([question, *texts])
+        dense = list(np.argsort(-(vectors[1:] @ vectors[0]), kind="stable"))
+        if dense_only:
+            return [int(i) for i in dense]
+        asked = stems(question)
+        idf = _idf(tuple(texts))
+        lexical = [sum(idf.get(w, 0.0) for w in asked & stems(t)) for t in texts]
+        keyword = list(np.argsort(-np.array(lexical), kind="stable"))
+        fused: dict[int, float] = {}
+        for ranking in (dense, keyword):
+            for rank, i in enumerate(ranking, start=1):
+                fused[int(i)] = fused.get(int(i), 0.0) + 1.0 / (RRF_K + rank)
+        return sorted(fused, key=lambda i: -fused[i])
 
-    def _judge(
-        self,
-        claim: str,
-        words: frozenset[str],
-        question: str,
-        evidence: tuple[EssaySentence, ...],
-        essay: Sequence[EssaySentence],
-    ) -> Verdict:
-        text = " ".join(s.text for s in evidence)
-        byline = _byline_of(evidence, essay)
-        held = stems(text)
+    def check(self, claim: str, *, question: str, cited: Sequence[int], essay: Sequence[EssaySentence]) -> Verdict:
+        o = self.options
+        text = " ".join(strip_citations(claim).split())
+        content = _YES_NO.sub("", text)  # "No, it will not help": the answer word is not part of the claim
+        words = stems(content)
+        if not essay or not words:
+            return Verdict(Action.DROP, (), 0.0, (Reason.NO_CONTENT,))
+        cited = [i for i in dict.fromkeys(cited) if 0 <= i < len(essay)]
+        if not cited:  # an uncited claim is matched to the sentences nearest it
+            cited = self._ranked(content, essay, dense_only=True)[:2]
+        window = sorted(
+            {
+                j
+                for i in cited
+                for j in range(i - o.neighbours, i + o.neighbours + 1)
+                if 0 <= j < len(essay) and essay[j].doc_id == essay[i].doc_id
+            }
+        )
+        byline = " ".join(s.text for s in essay if s.is_byline and s.doc_id in {essay[i].doc_id for i in window})
+        options = [(i,) for i in window] + [(i, i + 1) for i in window if i + 1 in window]
+        attempts: list[tuple[tuple[Reason, ...], float, tuple[int, ...]]] = []
+        restated = restates_question(text, question)
+        for option in options:
+            evidence = [essay[i] for i in option]
+            failed, score = self._paraphrase(content, words, question, evidence, byline)
+            if restated:
+                failed = (Reason.RESTATES_QUESTION, *failed)
+            failed += self._relevance(question, option, essay)
+            if not failed:
+                return Verdict(Action.SHOW, tuple(evidence), score)
+            attempts.append((failed, score, option))
+        fewest = min(attempts, key=lambda a: (len(a[0]), -a[1]))
+        invented = all(Reason.NAMES_NUMBERS in a[0] for a in attempts) and o.on(Rule.INVENTED_DETAIL)
+        if o.on(Rule.QUOTE) and not invented:
+            quoted = self._quotable(question, cited, window, essay)
+            if quoted:
+                return Verdict(Action.QUOTE, tuple(essay[i] for i in quoted), fewest[1], fewest[0])
+        return Verdict(Action.DROP, tuple(essay[i] for i in fewest[2]), fewest[1], fewest[0])
+
+    def _paraphrase(
+        self, claim: str, words: frozenset[str], question: str, evidence: list[EssaySentence], byline: str
+    ) -> tuple[tuple[Reason, ...], float]:
+        """The rules a paraphrase of ``evidence`` breaks, and its closeness in meaning."""
+        o = self.options
+        texts = [s.text for s in evidence]
+        held = stems(" ".join(texts))
         covered = len(words & held) / len(words)
-        similar = self.similarity(claim, [s.text for s in evidence])
-        if len(words) < TERSE:  # "In July." means something only with its question
-            similar = max(similar, self.similarity(f"{question} {claim}", [text]))
-        score = max(similar, covered)
-        # Words that only restate the question or the byline are not what the claim adds:
-        # "The essay cites John Bolton and Harry J. Kazianis as two commentators about ..."
-        given = stems(f"{question} {byline}") | _spelled_out(claim, _acronyms(byline))
-        if len(added := words - given) >= 2:
-            score = max(score, len(added & held) / len(added))
-        if similar < self.support and score < self.covered:
-            return Verdict(
-                False, evidence, score, f"meaning too far from the essay ({similar:.2f}, {covered:.2f} of words)"
-            )
-        named = f"{text} {byline}"
-        if (missing := missing_names(claim, named)) and (missing := missing - _lent_names(evidence, essay)):
-            return Verdict(
-                False, evidence, score, f"names or numbers not in the essay sentence: {', '.join(sorted(missing))}"
-            )
-        if negated(claim) != negated(text):
-            return Verdict(False, evidence, score, "negation differs from the essay sentence")
-        if unsupported := self._unsupported_part(claim, given, [s.text for s in evidence]):
-            return Verdict(False, evidence, score, f"a part is not in the essay sentence: {unsupported!r}")
-        if len(words) < TERSE and covered < self.covered:  # the question alone carries "PWNED" to any sentence
-            return Verdict(False, evidence, score, "a terse answer whose words are not in the essay sentence")
-        related = self.similarity(question, [claim, text])
-        if related < self.relevant:
-            return Verdict(False, evidence, score, f"not about the question ({related:.2f})")
-        asked = stems(" ".join(names_and_numbers(question))) - stems(byline)
-        if asked and not asked & _around(evidence, essay):
-            return Verdict(False, evidence, score, f"none of {', '.join(sorted(asked))} is where the evidence is")
-        return Verdict(True, evidence, score, "")
+        similar, window = self._closest_window(claim, texts)
+        if len(words) < o.terse:  # "In July." means something only with its question
+            similar = max(similar, self._closest_window(f"{question} {claim}", texts)[0])
+        given = stems(f"{question} {byline}")  # restating the question or the byline adds nothing
+        added = words - given
+        score = max(similar, covered, len(added & held) / len(added) if len(added) >= 2 else 0.0)
+        failed: list[Reason] = []
+        if o.on(Rule.MEANING) and similar < o.support and score < o.covered:
+            failed.append(Reason.MEANING)
+        if o.on(Rule.NAMES_NUMBERS) and missing_names(claim, f"{' '.join(texts)} {byline}"):
+            failed.append(Reason.NAMES_NUMBERS)
+        if o.on(Rule.WHO_DID_WHAT) and not self._people_placed(claim, texts, byline):
+            failed.append(Reason.WHO_DID_WHAT)
+        if o.on(Rule.POLARITY) and negations(claim) % 2 != negations(window) % 2:
+            failed.append(Reason.POLARITY)
+        if o.on(Rule.HEDGES) and hedged(window) and not hedged(claim, _KEEPS_CONDITION):
+            failed.append(Reason.HEDGES)
+        return tuple(failed), score
 
-    def _unsupported_part(self, claim: str, given: frozenset[str], evidence: list[str]) -> str:
-        """The first clause that adds something the evidence does not hold, or "".
+    @staticmethod
+    def _people_placed(claim: str, evidence: list[str], byline: str) -> bool:
+        """Each claim clause's names stand in one clause of one evidence sentence, with the clause's act.
 
-        A sentence can match its evidence as a whole while one clause is
-        invented: "A late-October summit would be different for Trump
-        because it would occur later in the campaign season" restates the
-        question, then gives a reason the essay does not. Clauses that only
-        restate the question (or the byline: ``given``), or are a word or two, are not judged.
+        "Greta Van Susteren interviewed Kim Jong-un" joins the interview's
+        clause with the meeting's; "Kazianis suggests a summit to distract
+        voters" joins one sentence's person with the next one's act. An
+        apposition ("John Bolton, President Trump's former advisor,
+        suggests") is a clause of its own too, so such a paraphrase is quoted
+        instead: strict here is cheap.
         """
-        evidence_words = stems(" ".join(evidence))
+        title = stems(byline)
+        held = stems(" ".join(evidence))
+        clauses = [stems(c) for e in evidence for c in _COMMA.split(e) if c and c.strip()]
         for part in _CLAUSE.split(claim):
-            words = stems(part) - given
-            if len(words) < 2:
+            # A clause's first word is capitalised anyway ("Because"): a name only if the evidence has it.
+            runs = [
+                r
+                for r in _name_runs(part)
+                if not r <= title | _DATES and not all(w.isdigit() for w in r) and (len(r) > 1 or r <= held)
+            ]
+            if not runs:
                 continue
-            covered = len(words & evidence_words) / len(words)
-            if covered < self.covered and self.similarity(part, evidence) < (
-                self.support if covered >= FEW_WORDS else CLOSE
-            ):
-                return part.strip()
-        return ""
+            named = frozenset().union(*runs)
+            act = stems(part) - named - title
+            if not any(named <= c and (not act or len(act & c) * 2 >= len(act)) for c in clauses):
+                return False
+        return True
+
+    def _relevance(self, question: str, option: Sequence[int], essay: Sequence[EssaySentence]) -> tuple[Reason, ...]:
+        o = self.options
+        failed: list[Reason] = []
+        if o.on(Rule.RELEVANCE) and not set(self._ranked(question, essay)[: o.relevant_rank]) & set(option):
+            failed.append(Reason.RELEVANCE)
+        if o.on(Rule.QUESTION_NAMES):
+            byline = stems(" ".join(s.text for s in essay if s.is_byline))
+            asked = stems(" ".join(names_and_numbers(question))) - byline
+            near = {
+                w
+                for i in option
+                for j in range(max(0, i - o.near), min(len(essay), i + o.near + 1))
+                if essay[j].doc_id == essay[i].doc_id
+                for w in stems(essay[j].text)
+            }
+            if asked and not asked & near:
+                failed.append(Reason.QUESTION_NAMES)
+        return tuple(failed)
+
+    def _quotable(
+        self, question: str, cited: Sequence[int], window: Sequence[int], essay: Sequence[EssaySentence]
+    ) -> list[int]:
+        """The cited sentences (or their neighbours) that are relevant to the question, best first, in essay order."""
+        o = self.options
+        ranked = self._ranked(question, essay)
+        relevant = [i for i in ranked if i in window and not self._relevance(question, (i,), essay)]
+        if not relevant:
+            return []
+        cited_relevant = [i for i in relevant if i in cited]
+        chosen = (cited_relevant or relevant)[: o.quoted]
+        return sorted(chosen)
 
 
-_CLAUSE = re.compile(r"[,;:]\s+|\s+(?:and|because|since|which|so that|while|although|whereas|but)\s+", re.IGNORECASE)
-
-
-def _windows(sentence: str) -> list[str]:
-    """The sentence and its runs of consecutive comma-separated clauses."""
-    clauses = [c.strip() for c in re.split(r"[,;:]\s+", sentence) if c.strip()]
-    runs = {
-        " , ".join(clauses[i:j]).replace(" , ", ", ")
-        for i in range(len(clauses))
-        for j in range(i + 1, len(clauses) + 1)
-    }
-    return [sentence, *sorted(runs - {sentence})]
-
-
-def _lent_names(evidence: Sequence[EssaySentence], essay: Sequence[EssaySentence]) -> set[str]:
-    """Words the essay itself gives the evidence's names elsewhere: their full form and what stands beside it.
-
-    The essay shortens names ("Kim" after "Kim Jong-un") and describes them
-    ("North Korean leader Kim Jong-un"). A short name stands for the nearest
-    full name before it, as a reader takes it, so "the president has met
-    with Kim" lends "Jong-un" but not "Yo Jong": "Joseph Kim met Kim Yo Jong
-    in Hanoi" stays unsupported. "The president" is a short name too. A full
-    name then lends the few words around each of its mentions in the essay
-    ("the sister of North Korean leader Kim Jong-un" is supported by "Kim
-    Jong-un's younger sister").
-    """
-    runs = [(i, run) for i, s in enumerate(essay) for run in _name_runs(s.text)]
-    in_names = {w for _, run in runs for w in run[2]}
-    lent: set[str] = set()
-    for sentence in evidence:
-        here = essay.index(sentence)
-        titles = [frozenset({w}) for w in stems(" ".join(_THE.findall(sentence.text))) if w in in_names]
-        for short in [run[2] for run in _name_runs(sentence.text)] + titles:
-            fuller = [(i, r[2]) for i, r in runs if r[2] > short]
-            before = [f for f in fuller if f[0] <= here]
-            after = [f for f in fuller if f[0] > here]
-            name = max(before, key=_position)[1] if before else min(after, key=_position)[1] if after else short
-            lent |= name
-            for i, (start, end, words) in runs:
-                if words == name:
-                    text = essay[i].text
-                    lent |= stems(" ".join(tokenize(text[:start])[-_BESIDE:] + tokenize(text[end:])[:_BESIDE]))
-    return lent
-
-
-_NAME_RUN = re.compile(r"[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*")
-_THE = re.compile(r"\b[Tt]he ([a-z]+)")  # "the president": a name's title used as a short name
-_BESIDE = 3  # words before and after a name that describe it ("North Korean leader")
-_position = operator.itemgetter(0)  # of an (essay index, name) pair
-
-
-@functools.lru_cache(maxsize=4096)
-def _name_runs(text: str) -> list[tuple[int, int, frozenset[str]]]:
-    """(start, end, stems) of each run of capitalised words: "Kim Jong-un", "Harry J. Kazianis"."""
-    return [(m.start(), m.end(), frozenset(w)) for m in _NAME_RUN.finditer(text) if (w := stems(m.group()))]
-
-
-def _around(evidence: Sequence[EssaySentence], essay: Sequence[EssaySentence]) -> set[str]:
-    """Stems of the evidence and the sentences near it: where the question's names must be, if it answers it.
-
-    A true sentence about something else is not an answer: "How much did the
-    Hanoi summit cost?" answered with the Olympic figure. The names asked
-    about need not be in the evidence sentence itself ("Because a premature
-    lifting of sanctions ..." answers "Why can't Trump lift the sanctions?"),
-    but they are in the passage around it.
-    """
-    near: set[str] = set()
-    for sentence in evidence:
-        here = essay.index(sentence)
-        for other in essay[max(0, here - NEAR) : here + NEAR + 1]:
-            if other.doc_id == sentence.doc_id:
-                near |= stems(other.text)
-    return near
-
-
-def _byline_of(evidence: Sequence[EssaySentence], essay: Sequence[EssaySentence]) -> str:
-    """The byline of the evidence's document: its title and author stand behind every sentence in it, so their
-    names need no more support ("a summit between the United States and North Korea", "Joseph Kim explains")."""
-    docs = {s.doc_id for s in evidence}
-    return " ".join(s.text for s in essay if s.doc_id in docs and s.start == s.end)
-
-
-def essay_sentences(chunks: Sequence, byline: dict[str, str] | None = None) -> list[EssaySentence]:
-    """The sentences of the documents the chunks come from, whole even where a chunk boundary cut one.
-
-    ``chunks`` have ``doc_id``, ``start``, ``end`` and ``text``; overlapping
-    chunks are stitched back into each document's covered text first.
-    ``byline`` maps a doc_id to its byline sentence.
-    """
-    covered: dict[str, dict[int, str]] = {}
-    for c in chunks:
-        chars = covered.setdefault(c.doc_id, {})
-        for offset, ch in enumerate(c.text):
-            chars.setdefault(c.start + offset, ch)
-    out: list[EssaySentence] = []
-    for doc_id, chars in covered.items():
-        if byline and byline.get(doc_id):
-            out.append(EssaySentence(doc_id, 0, 0, byline[doc_id]))
-        for run_start, run in _runs(chars):
-            for a, b in sentence_spans(run):
-                text = run[a:b].strip()
-                if tokenize(text):
-                    lead = len(run[a:b]) - len(run[a:b].lstrip())
-                    out.append(EssaySentence(doc_id, run_start + a + lead, run_start + a + lead + len(text), text))
-    return out
-
-
-def _runs(chars: dict[int, str]) -> list[tuple[int, str]]:
-    """Contiguous stretches of known characters, as (start, text)."""
-    runs: list[tuple[int, str]] = []
-    start = prev = 0
-    buf: list[str] = []
-    for pos in sorted(chars):
-        if buf and pos != prev + 1:
-            runs.append((start, "".join(buf)))
-            buf = []
-        if not buf:
-            start = pos
-        buf.append(chars[pos])
-        prev = pos
-    if buf:
-        runs.append((start, "".join(buf)))
-    return runs
+@functools.lru_cache(maxsize=64)
+def _idf(texts: tuple[str, ...]) -> dict[str, float]:
+    counts: dict[str, int] = {}
+    for t in texts:
+        for w in stems(t):
+            counts[w] = counts.get(w, 0) + 1
+    return {w: float(np.log(1 + len(texts) / n)) for w, n in counts.items()}

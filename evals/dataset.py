@@ -23,6 +23,17 @@ class EvalItem:
     history: list[dict] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     required: bool = False
+    forbidden: list[str] = field(default_factory=list)  # patterns a shown answer must not match
+    split: str = "dev"  # "dev": rules and thresholds may be tuned on it; "test": judged only, never tuned on
+
+    @property
+    def false_premise(self) -> bool:
+        """The question presumes what the essay contradicts: declining passes, and so does the correction."""
+        return FALSE_PREMISE in self.tags
+
+
+FALSE_PREMISE = "false-premise"
+SPLITS = ("dev", "test")
 
 
 def default_dataset_path() -> Path:
@@ -73,17 +84,18 @@ def validate_dataset(items: list[EvalItem], corpus_text: str) -> list[str]:
         seen.add(item.id)
         if not item.question.strip():
             problems.append(f"{where}: empty question")
+        if item.split not in SPLITS:
+            problems.append(f"{where}: split must be one of {', '.join(SPLITS)}, not {item.split!r}")
         if item.answerable and not (item.required_facts and item.supporting_quotes):
             problems.append(f"{where}: answerable items need required_facts and supporting_quotes")
         for quote in item.supporting_quotes:
             if quote not in corpus_text:
                 problems.append(f"{where}: supporting quote not verbatim in the essay: {quote[:50]!r}")
-        for alternatives in item.required_facts:
-            for pattern in alternatives:
-                try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    problems.append(f"{where}: bad pattern {pattern!r}: {exc}")
+        for pattern in [p for alternatives in item.required_facts for p in alternatives] + item.forbidden:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                problems.append(f"{where}: bad pattern {pattern!r}: {exc}")
         for message in item.history:
             if (
                 not isinstance(message, dict)

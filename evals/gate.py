@@ -34,6 +34,7 @@ def make_baseline(report: dict) -> dict:
         "meta": report["meta"],
         "tolerances": TOLERANCES,
         "aggregate": {k: report["aggregate"].get(k) for k in TOLERANCES},
+        "splits": {name: {k: agg.get(k) for k in TOLERANCES} for name, agg in report.get("splits", {}).items()},
         "items": {r["id"]: {"passed": r["passed"], "required": r.get("required", False)} for r in report["items"]},
     }
 
@@ -55,12 +56,21 @@ def check(report: dict, baseline: dict) -> list[str]:
         now = by_id.get(item_id)
         if now and before["required"] and before["passed"] and not now["passed"]:
             failures.append(f"required item {item_id!r} regressed: it passed in the baseline and fails now")
-    for metric, tolerance in baseline.get("tolerances", TOLERANCES).items():
-        was, now = baseline["aggregate"].get(metric), report["aggregate"].get(metric)
+    tolerances = baseline.get("tolerances", TOLERANCES)
+    failures += _dropped(report["aggregate"], baseline["aggregate"], tolerances, "")
+    for name, was in baseline.get("splits", {}).items():  # the gate runs every split, not only the whole
+        failures += _dropped(report.get("splits", {}).get(name, {}), was, tolerances, f"{name}: ")
+    return failures
+
+
+def _dropped(now_aggregate: dict, was_aggregate: dict, tolerances: dict, label: str) -> list[str]:
+    failures = []
+    for metric, tolerance in tolerances.items():
+        was, now = was_aggregate.get(metric), now_aggregate.get(metric)
         if was is None:
             continue
         if now is None:
-            failures.append(f"{metric} is missing from the run (baseline {was})")
+            failures.append(f"{label}{metric} is missing from the run (baseline {was})")
         elif now < was - tolerance - 1e-9:
-            failures.append(f"{metric} dropped from {was} to {now} (tolerance {tolerance})")
+            failures.append(f"{label}{metric} dropped from {was} to {now} (tolerance {tolerance})")
     return failures

@@ -13,8 +13,50 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 
-from assistant.answer import is_decline
-from assistant.text import cited_numbers, names_and_numbers, sentence_spans, stems, strip_citations
+# Measures use their own text handling, never the product's heuristics, so the measure cannot move with
+# the thing it measures: plain words, a crude suffix strip, sentence ends, capitalised words.
+_WORD = re.compile(r"\$?\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
+_SENTENCE_END = re.compile(r"[.!?][\"”’)]*(?:\s*\[[^\]]*\])*\s+(?=[A-Z“\"])")
+_MARKERS = re.compile(r"\[\d[^\]]*\]")
+_STOP = frozenset(
+    "a an and are as at be but by did do does for from had has have he her his how i if in into is it its of on "
+    "or she so than that the their them then there these they this to was we were what when where which who why "
+    "will with would you".split()
+)
+
+
+def strip_citations(text: str) -> str:
+    return _MARKERS.sub(" ", text)
+
+
+def cited_numbers(text: str) -> list[int]:
+    return list(dict.fromkeys(int(n) for m in _MARKERS.findall(text) for n in re.findall(r"\d+", m)))
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def stems(text: str) -> frozenset[str]:
+    return frozenset(_stem(w) for w in _WORD.findall(strip_citations(text).lower()) if w not in _STOP)
+
+
+def sentences(text: str) -> list[str]:
+    out, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        out.append(text[start : m.end()].strip())
+        start = m.end()
+    return [s for s in [*out, text[start:].strip()] if s]
+
+
+def names_and_numbers(sentence: str) -> frozenset[str]:
+    """Capitalised words after the first, and numbers."""
+    words = strip_citations(sentence).split()[1:]
+    return stems(" ".join(w for w in words if w[:1].isupper() or w[:1].isdigit() or w[:2].startswith("$")))
+
 
 Span = tuple[int, int]
 MIN_SUPPORT = 0.6  # share of a claim's content words one cited passage must hold
@@ -84,7 +126,12 @@ def citation_scores(answer: str, shown: dict[int, Span], quotes: Sequence[Span])
     }
 
 
-def groundedness(answer: str, cited_texts: Sequence[str]) -> float | None:
+def shows_forbidden(answer: str, forbidden: Sequence[str]) -> bool:
+    """Does the shown answer match a pattern a wrong answer is likely to hold?"""
+    return any(re.search(p, answer, re.IGNORECASE) for p in forbidden)
+
+
+def groundedness(answer: str, cited_texts: Sequence[str], *, declined: bool = False) -> float | None:
     """Share of the answer's claim sentences supported by one of the passages it cites.
 
     A claim sentence has at least ``MIN_WORDS`` content words. It is
@@ -94,12 +141,12 @@ def groundedness(answer: str, cited_texts: Sequence[str]) -> float | None:
     claim (a decline). Deliberately lexical: it does not share the
     verifier's embedding, so it cannot simply agree with it.
     """
-    if is_decline(answer):
+    if declined:
         return None
     passages = [stems(t) for t in cited_texts]
     claims = supported = 0
-    for start, end in sentence_spans(answer):
-        sentence = strip_citations(answer[start:end])
+    for sentence in sentences(answer):
+        sentence = strip_citations(sentence)
         words = stems(sentence)
         if len(words) < MIN_WORDS:
             continue

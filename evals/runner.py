@@ -23,9 +23,8 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from tqdm import tqdm
 
-from assistant.answer import is_decline
 from assistant.assistant import Assistant
-from assistant.evals.dataset import DatasetError, EvalItem, dataset_version, load_dataset, validate_dataset
+from assistant.evals.dataset import SPLITS, DatasetError, EvalItem, dataset_version, load_dataset, validate_dataset
 from assistant.evals.gate import check, write_baseline
 from assistant.evals.metrics import (
     citation_scores,
@@ -35,11 +34,13 @@ from assistant.evals.metrics import (
     percentile,
     quote_spans,
     retrieval_scores,
+    shows_forbidden,
     token_f1,
 )
 from assistant.evals.report import write_reports
 from assistant.index.documents import default_essay_path, load_document
 from assistant.settings import Settings
+from assistant.verification import Verifier
 
 log = logging.getLogger(__name__)
 MAX_CITED = 3
@@ -103,16 +104,25 @@ def gate(report: dict, baseline_path: Path) -> list[str]:
 def score_item(item: EvalItem, answer, ranked: list[tuple[int, int]], quotes: list[tuple[int, int]], k: int) -> dict:
     """Every metric of one answer; ``passed`` is the item's verdict."""
     text = answer.text
-    declined = is_decline(text)
-    result: dict = {"declined": declined, "token_f1": round(token_f1(text, item.reference_answer), 4)}
-    if item.answerable:
+    declined = answer.declined
+    forbidden = shows_forbidden(text, item.forbidden)
+    result: dict = {
+        "declined": declined,
+        "quoted": answer.quoted,
+        "forbidden_shown": forbidden,
+        "token_f1": round(token_f1(text, item.reference_answer), 4),
+    }
+    if item.false_premise:  # declined, or corrected from the essay's words
+        found = facts_found(text, item.required_facts)
+        result["passed"] = declined or (bool(found) and all(found) and not forbidden)
+    elif item.answerable:
         found = facts_found(text, item.required_facts)
         shown = {s.citation: (s.start, s.end) for s in answer.sources}
         sentences = [(s.cited_start, s.cited_end) for s in answer.sources]
         result |= {
             "facts_found": sum(found),
             "facts_total": len(found),
-            "passed": all(found) and not declined,
+            "passed": all(found) and not declined and not forbidden,
             "retrieval": retrieval_scores(ranked, quotes, k),
             "citations": citation_scores(text, shown, quotes),
             "sentence_holds_quote": float(any(covers(q, p) or covers(p, q) for p in sentences for q in quotes)),
@@ -123,7 +133,7 @@ def score_item(item: EvalItem, answer, ranked: list[tuple[int, int]], quotes: li
             )
     else:
         result["passed"] = declined
-    result["groundedness"] = groundedness(text, [f"{s.cited_text} {s.text}" for s in answer.sources])
+    result["groundedness"] = groundedness(text, [f"{s.cited_text} {s.text}" for s in answer.sources], declined=declined)
     return result
 
 
@@ -136,19 +146,53 @@ def run_eval(
     embeddings: Embeddings | None = None,
     progress: bool = True,
     extra_documents: list[Path] | None = None,
+    verifier: Verifier | None = None,
 ) -> dict:
-    """Score ``items``; ``extra_documents`` are indexed beside the essay, as distractors for a corpus-scale check."""
+    """Score ``items``; ``extra_documents`` are indexed beside the essay, as distractors for a corpus-scale check.
+
+    Each item keeps the model's own text (``raw``), never shown to a user, so the verifier's rules can be
+    replayed on it one at a time (``benchmarks.rules``)."""
     essay = load_document(default_essay_path())
     with tempfile.TemporaryDirectory(prefix="essay-eval-") as tmp:
         settings = settings.model_copy(
             update={"data_dir": Path(tmp), "chroma_host": None, "chroma_path": None, "collection": "eval"}
         )
-        bot = Assistant(settings, llm=llm, embeddings=embeddings)
+        bot = Assistant(settings, llm=llm, embeddings=embeddings, verifier=verifier)
         bot.index([default_essay_path(), *(extra_documents or [])], progress=False)
         results = []
-        for item in tqdm(items, desc="Evaluating", unit="q", disable=not progress):
-            results.append(_run_item(bot, item, essay, settings.k))
-    return {"meta": _meta(settings, dataset_path, len(items)), "aggregate": aggregate(results), "items": results}
+        with _ModelText() as raw:
+            for item in tqdm(items, desc="Evaluating", unit="q", disable=not progress):
+                results.append(_run_item(bot, item, essay, settings.k) | {"raw": raw.take()})
+    meta = _meta(settings, dataset_path, len(items)) | {"verifier": bot.verifier_options}
+    splits = {name: aggregate([r for r in results if r["split"] == name]) for name in SPLITS}
+    return {"meta": meta, "aggregate": aggregate(results), "splits": splits, "items": results}
+
+
+class _ModelText(logging.Handler):
+    """Collects the model's own text of each answer, which ``assistant.answer`` logs at DEBUG."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self._parts: list[str] = []
+        self._logger = logging.getLogger("assistant.answer")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if hasattr(record, "model_text"):
+            self._parts.append(record.model_text)
+
+    def take(self) -> str:
+        text, self._parts = "".join(self._parts), []
+        return text
+
+    def __enter__(self) -> _ModelText:
+        self._level = self._logger.level
+        self._logger.setLevel(logging.DEBUG)
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._logger.removeHandler(self)
+        self._logger.setLevel(self._level)
 
 
 def _run_item(bot: Assistant, item: EvalItem, essay, k: int) -> dict:
@@ -158,6 +202,7 @@ def _run_item(bot: Assistant, item: EvalItem, essay, k: int) -> dict:
         "answerable": item.answerable,
         "required": item.required,
         "tags": item.tags,
+        "split": item.split,
     }
     start = time.perf_counter()
     first = None
@@ -204,12 +249,13 @@ def _mean(values) -> float | None:
 def aggregate(results: list[dict]) -> dict:
     ok = [r for r in results if "crashed" not in r]
     answerable = [r for r in ok if r["answerable"]]
-    unanswerable = [r for r in ok if not r["answerable"]]
+    premises = [r for r in ok if "false-premise" in r["tags"]]
+    unanswerable = [r for r in ok if not r["answerable"] and r not in premises]
     declined = [r for r in ok if r["declined"]]
     steer = [r for r in unanswerable if set(r["tags"]) & set(DECLINE_TAGS)]
     latencies = [r["latency_s"] for r in ok]
     ttfts = [r["ttft_s"] for r in ok]
-    true_declines = sum(not r["answerable"] for r in declined)
+    true_declines = sum(not r["answerable"] for r in declined)  # a declined false premise is a true decline too
     return {
         "items": len(results),
         "crashed": len(results) - len(ok),
@@ -217,8 +263,11 @@ def aggregate(results: list[dict]) -> dict:
         "answerable_accuracy": _mean(float(r["passed"]) for r in answerable),
         "wrongly_declined": _mean(float(r["declined"]) for r in answerable),
         "decline_precision": round(true_declines / len(declined), 4) if declined else None,
-        "decline_recall": round(true_declines / len(unanswerable), 4) if unanswerable else None,
+        "decline_recall": _mean(float(r["declined"]) for r in unanswerable),
         "offtopic_injection_declined": _mean(float(r["declined"]) for r in steer),
+        "false_premise_handled": _mean(float(r["passed"]) for r in premises),
+        "forbidden_shown": sum(bool(r.get("forbidden_shown")) for r in ok),
+        "quoted_share": _mean(float(r.get("quoted", 0) > 0) for r in ok if not r["declined"]),
         "facts_recall": _mean(r["facts_found"] / r["facts_total"] for r in answerable if r["facts_total"]),
         "token_f1": _mean(r["token_f1"] for r in answerable),
         "hit_at_k": _mean(r["retrieval"]["hit"] for r in answerable),
