@@ -18,6 +18,9 @@ from assistant.text import cited_numbers, sentence_spans, strip_citations
 from assistant.verification import Action, Verifier
 
 log = logging.getLogger(__name__)
+# The model's own text, unverified: only for an eval's replay, never propagated to where a user may read logs.
+model_text_log = logging.getLogger(__name__ + ".model_text")
+model_text_log.propagate = False
 
 CLOSEST = 2  # passages offered with a decline
 _DECLINE = re.compile(
@@ -153,7 +156,7 @@ class AnswerCheck:
         return self._verify(closed)
 
     def finish(self) -> list[str]:
-        log.debug("the model wrote %d characters", len(self._raw), extra={"model_text": self._raw})
+        model_text_log.debug("%d characters", len(self._raw), extra={"model_text": self._raw})
         out = [] if self.stopped else self._verify(self._held)
         self._held = ""
         if not self._released:

@@ -132,7 +132,9 @@ _HEDGES = frozenset(
 # What keeps a condition in a paraphrase: "will not ... unless the U.S. lifts" is "the U.S. has to lift first".
 _KEEPS_CONDITION = _HEDGES | frozenset("only first must need needs require requires before depends".split())
 _HAS_TO = re.compile(r"\b(?:has|have|had|needs?) to\b", re.IGNORECASE)
-_DATES = stems("January February March April May June July August September October November December 0 1 2 3 4 5 6 7 8 9")
+_DATES = stems(
+    "January February March April May June July August September October November December 0 1 2 3 4 5 6 7 8 9"
+)
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.\s?){2,}|\b[A-Z]{2,}\b")
 _PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
 RRF_K = 10  # rank fusion constant for a few dozen sentences

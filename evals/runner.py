@@ -23,6 +23,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from tqdm import tqdm
 
+from assistant.answer import model_text_log
 from assistant.assistant import Assistant
 from assistant.evals.dataset import SPLITS, DatasetError, EvalItem, dataset_version, load_dataset, validate_dataset
 from assistant.evals.gate import check, write_baseline
@@ -169,12 +170,12 @@ def run_eval(
 
 
 class _ModelText(logging.Handler):
-    """Collects the model's own text of each answer, which ``assistant.answer`` logs at DEBUG."""
+    """Collects the model's own text of each answer, which ``assistant.answer`` logs at DEBUG to its own logger."""
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self._parts: list[str] = []
-        self._logger = logging.getLogger("assistant.answer")
+        self._logger = model_text_log
 
     def emit(self, record: logging.LogRecord) -> None:
         if hasattr(record, "model_text"):

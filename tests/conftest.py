@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fakes import HashingEmbeddings, PromptRecorder, fake_llm
+from fakes import HashingEmbeddings, PromptRecorder, StubVerifier, fake_llm
 
 from assistant import Assistant, Settings
 
@@ -30,12 +30,21 @@ def embeddings() -> HashingEmbeddings:
 
 @pytest.fixture
 def make_assistant(settings, embeddings):
-    """An Assistant on the fake embedding and a fake chat model that gives ``replies`` in order."""
+    """An Assistant on the fake embedding, a fake chat model that gives ``replies`` in order, and a stub verifier
+    (``verifier=`` another) that shows every sentence but those holding a word of ``drop``."""
 
-    def make(*replies: str, recorder: PromptRecorder | None = None, callbacks=(), llm=None, **overrides) -> Assistant:
+    def make(
+        *replies: str,
+        recorder: PromptRecorder | None = None,
+        callbacks=(),
+        llm=None,
+        drop=(),
+        verifier=None,
+        **overrides,
+    ) -> Assistant:
         s = settings.model_copy(update=overrides) if overrides else settings
         llm = llm or fake_llm(*replies, recorder=recorder, callbacks=callbacks)
-        return Assistant(s, llm=llm, embeddings=embeddings)
+        return Assistant(s, llm=llm, embeddings=embeddings, verifier=verifier or StubVerifier(drop=drop))
 
     return make
 

@@ -13,6 +13,8 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
+from assistant.verification import Action, Reason, Verdict
+
 ESSAY = Path(__file__).resolve().parents[1] / "index" / "corpus" / "another-us-north-korea-summit.txt"
 
 
@@ -53,3 +55,29 @@ def fake_llm(*replies: str, recorder: PromptRecorder | None = None, callbacks: S
     model = GenericFakeChatModel(messages=iter([AIMessage(r) for r in replies]))
     handlers = [*callbacks, *([recorder] if recorder else [])]
     return model.with_config(callbacks=handlers) if handlers else model
+
+
+class StubVerifier:
+    """A verifier with explicit decisions, for tests where the verifier is not under test.
+
+    A sentence holding a word of ``drop`` is dropped, one holding a word of
+    ``quote`` is replaced by its cited sentences; any other is shown. The
+    evidence is the cited sentences, or, uncited, the sentence sharing the
+    most words with the claim.
+    """
+
+    def __init__(self, drop: Sequence[str] = (), quote: Sequence[str] = ()) -> None:
+        self.drop, self.quote = tuple(drop), tuple(quote)
+
+    def check(self, claim: str, *, question: str, cited: Sequence[int], essay: Sequence) -> Verdict:
+        cited = [i for i in cited if 0 <= i < len(essay)] or [self.nearest(claim, essay)] if essay else []
+        evidence = tuple(essay[i] for i in cited)
+        if not evidence or any(w in claim for w in self.drop):
+            return Verdict(Action.DROP, evidence, 0.0, (Reason.MEANING,))
+        if any(w in claim for w in self.quote):
+            return Verdict(Action.QUOTE, evidence, 0.0, (Reason.MEANING,))
+        return Verdict(Action.SHOW, evidence, 1.0)
+
+    def nearest(self, text: str, essay: Sequence) -> int:
+        words = set(re.findall(r"\w+", text.lower()))
+        return max(range(len(essay)), key=lambda i: len(words & set(re.findall(r"\w+", essay[i].text.lower()))))

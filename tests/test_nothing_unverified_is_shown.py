@@ -5,7 +5,7 @@ import itertools
 import socket
 
 import pytest
-from fakes import HashingEmbeddings
+from fakes import HashingEmbeddings, StubVerifier
 from gradio_client import Client
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
@@ -26,7 +26,8 @@ def model():
 
 @pytest.fixture
 def bot(settings):
-    assistant = Assistant(settings, llm=model(), embeddings=HashingEmbeddings())
+    # The verifier's judgement is tested on its own (test_verification); here, that its "drop" holds everywhere.
+    assistant = Assistant(settings, llm=model(), embeddings=HashingEmbeddings(), verifier=StubVerifier(drop=["Paris"]))
     assistant.ensure_index()
     return assistant
 
@@ -42,6 +43,7 @@ def test_the_cli(monkeypatch, tmp_path, capsys):
 
     monkeypatch.setattr(module, "make_chat_model", lambda settings: model())
     monkeypatch.setattr(module, "make_embeddings", lambda *args: HashingEmbeddings())
+    monkeypatch.setattr(module, "MeaningVerifier", lambda *args, **kwargs: StubVerifier(drop=["Paris"]))
     writes = []
     monkeypatch.setattr("sys.stdout.write", lambda text: writes.append(text) or len(text), raising=False)
     assert main(["ask", QUESTION, "--data-dir", str(tmp_path)]) == 0

@@ -68,12 +68,15 @@ PASSAGE = "The president has met with Kim three times already, in Singapore, Han
         ("They met in Singapore and Hanoi [1]. They also met in Seoul in 2019 [1].", [PASSAGE], 0.5),  # new names
         ("They met in Singapore and Hanoi.", [], 0.0),  # a claim with nothing cited is unsupported
         ("Cats are wonderful pets that sleep all day.", [PASSAGE], 0.0),
-        ("The essay does not say.", [], None),  # a decline makes no claim
         ("Yes.", [PASSAGE], None),  # no claim to check
     ],
 )
 def test_groundedness_definition(answer, cited, expected):
     assert groundedness(answer, cited) == expected
+
+
+def test_a_decline_makes_no_claim():
+    assert groundedness("I could not find that in this essay.", [], declined=True) is None
 
 
 def test_percentile_nearest_rank():

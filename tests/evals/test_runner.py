@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fakes import HashingEmbeddings, fake_llm
+from fakes import HashingEmbeddings, StubVerifier, fake_llm
 
 from assistant.evals.dataset import DatasetError, EvalItem, load_dataset, validate_dataset
 from assistant.evals.gate import check, make_baseline
@@ -64,13 +64,20 @@ def test_loader_reports_missing_fields(tmp_path: Path):
         load_dataset(path)
 
 
-def run(settings, *replies, items=(MET, WAR)):
-    return run_eval(list(items), settings, llm=fake_llm(*replies), embeddings=HashingEmbeddings(), progress=False)
+def run(settings, *replies, items=(MET, WAR), drop=()):
+    return run_eval(
+        list(items),
+        settings,
+        llm=fake_llm(*replies),
+        embeddings=HashingEmbeddings(),
+        verifier=StubVerifier(drop=drop),
+        progress=False,
+    )
 
 
 def test_a_good_run_scores_and_passes(settings):
     report = run(
-        settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].", "The essay does not say."
+        settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [16].", "The essay does not say."
     )
     met, war = report["items"]
     assert met["passed"] and met["facts_found"] == 3 and met["citations"]["valid"] == 1.0
@@ -101,19 +108,21 @@ def test_wrong_declines_and_answered_unanswerables_fail(settings):
 def test_the_final_answer_is_scored_after_the_grounding_gate(settings):
     report = run(
         settings,
-        "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].",
+        "They met in Singapore, Hanoi, and in the Demilitarized Zone [16].",
         "The Korean War began on June 25, 1950.",
+        drop=["1950"],
     )
     war = report["items"][1]
-    assert war["grounded"] is False and war["answer"] == "The essay does not say." and war["passed"]
+    assert war["grounded"] is False and war["answer"] == "I could not find that in this essay." and war["passed"]
+    assert war["raw"] == "The Korean War began on June 25, 1950."  # the model's own text, kept for a replay
 
 
 def test_a_crash_is_recorded_and_fails_the_gate(settings):
     baseline = make_baseline(
-        run(settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3].", "The essay does not say.")
+        run(settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [16].", "The essay does not say.")
     )
     crashed = run(
-        settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [3]."
+        settings, "They met in Singapore, Hanoi, and in the Demilitarized Zone [16]."
     )  # no reply left for item 2
     assert "crashed" in crashed["items"][1]
     assert any("crashed" in f for f in check(crashed, baseline))
@@ -125,9 +134,10 @@ def test_cli_eval_writes_reports_and_gates(monkeypatch, tmp_path: Path, capsys):
 
     dataset = tmp_path / "qa.jsonl"
     dataset.write_text("\n".join(json.dumps(i.__dict__) for i in (MET, WAR)) + "\n", encoding="utf-8")
-    replies = ["They met in Singapore, Hanoi, and in the Demilitarized Zone [3].", "The essay does not say."]
+    replies = ["They met in Singapore, Hanoi, and in the Demilitarized Zone [16].", "The essay does not say."]
     monkeypatch.setattr(module, "make_embeddings", lambda *args: HashingEmbeddings())
     monkeypatch.setattr(module, "make_chat_model", lambda s: fake_llm(*replies))
+    monkeypatch.setattr(module, "MeaningVerifier", lambda *args, **kwargs: StubVerifier())
     args = ["eval", "--dataset", str(dataset), "--out", str(tmp_path / "out"), "--baseline", str(tmp_path / "b.json")]
     assert main([*args, "--update-baseline"]) == 0
     assert (tmp_path / "out" / "eval.json").is_file() and (tmp_path / "out" / "eval.md").is_file()
@@ -148,6 +158,7 @@ def _cli_eval(monkeypatch, tmp_path: Path, items, replies):
     dataset.write_text("\n".join(json.dumps(i.__dict__) for i in items) + "\n", encoding="utf-8")
     monkeypatch.setattr(module, "make_embeddings", lambda *args: HashingEmbeddings())
     monkeypatch.setattr(module, "make_chat_model", lambda s: fake_llm(*replies))
+    monkeypatch.setattr(module, "MeaningVerifier", lambda *args, **kwargs: StubVerifier())
     return lambda *flags: main(["eval", "--dataset", str(dataset), "--out", str(tmp_path / "out"), *flags])
 
 

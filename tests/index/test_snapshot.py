@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from fakes import ESSAY, fake_llm
+from fakes import ESSAY, StubVerifier, fake_llm
 
 from assistant import Assistant, StoreError
 from assistant.cli import main
@@ -83,7 +83,12 @@ def test_an_answering_process_uses_a_snapshot_of_a_held_store(holder, settings, 
     before = _digest(store_dir)
 
     with caplog.at_level(logging.INFO, logger="assistant"):
-        bot = Assistant(settings, embeddings=embeddings, llm=fake_llm("The keeper counted 4,212 gulls in March [1]."))
+        bot = Assistant(
+            settings,
+            embeddings=embeddings,
+            llm=fake_llm("The keeper counted 4,212 gulls in March [1]."),
+            verifier=StubVerifier(),
+        )
     snapshot_lines = [r for r in caplog.records if "read-only snapshot" in r.getMessage()]
     assert len(snapshot_lines) == 1 and f"in use by process {proc.pid}" in snapshot_lines[0].getMessage()
     assert bot.chunk_count == held_chunks
@@ -103,7 +108,8 @@ def test_a_held_empty_store_is_indexed_only_in_the_copy(holder, settings, embedd
     bot = Assistant(
         settings,
         embeddings=embeddings,
-        llm=fake_llm("They met in Singapore, Hanoi, and in the Demilitarized Zone [3]."),
+        llm=fake_llm("They met in Singapore, Hanoi, and in the Demilitarized Zone [16]."),
+        verifier=StubVerifier(),
     )
     assert "Singapore" in bot.ask("Where have Trump and Kim met?").text
     assert bot.chunk_count > 0

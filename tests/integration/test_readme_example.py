@@ -38,6 +38,6 @@ def test_the_readme_python_example_answers_from_the_repository_root(tmp_path: Pa
     assert out.returncode == 0, out.stderr[-3000:]
     printed = [line for line in out.stdout.splitlines() if line.strip()]
     assert printed, f"the example printed nothing; stderr: {out.stderr[-3000:]}"
-    # Real answers, each with its citation: a decline prints "The essay does not say." with no [n].
+    # Real answers, each with its citation: a decline prints "I could not find that in this essay." with no [n].
     assert not any(is_decline(line) for line in printed), out.stdout
     assert re.search(r"\[\d+\]", out.stdout), out.stdout

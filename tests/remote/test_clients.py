@@ -268,10 +268,11 @@ def test_cli_ask_uses_the_running_server_with_the_same_output(served, settings, 
 
     # The same question answered in this process (--local; a store of its own on the same fake embedding)
     # prints the same.
-    from fakes import HashingEmbeddings
+    from fakes import HashingEmbeddings, StubVerifier
 
     monkeypatch.setattr("assistant.assistant.make_chat_model", lambda s: fake_llm(MET, MET))
     monkeypatch.setattr("assistant.assistant.make_embeddings", lambda *a: HashingEmbeddings())
+    monkeypatch.setattr("assistant.assistant.MeaningVerifier", lambda *a, **k: StubVerifier())
     own = ["--data-dir", str(settings.data_dir.parent / "own")]
     assert main(["ask", "Where have Trump and Kim met?", "--local", *own]) == 0
     assert capsys.readouterr().out == remote_text and remote_text.startswith(MET)
@@ -292,12 +293,13 @@ def test_cli_chat_through_the_server_keeps_the_history(served, settings, capsys,
 
 
 def test_cli_settings_that_change_the_answer_answer_locally(served, settings, capsys, monkeypatch):
-    from fakes import HashingEmbeddings
+    from fakes import HashingEmbeddings, StubVerifier
 
     url, _, recording = served()
     publish(settings.data_dir, ServerAddress(url, os.getpid(), "abc"))
     monkeypatch.setattr("assistant.assistant.make_chat_model", lambda s: fake_llm(SISTER))
     monkeypatch.setattr("assistant.assistant.make_embeddings", lambda *a: HashingEmbeddings())
+    monkeypatch.setattr("assistant.assistant.MeaningVerifier", lambda *a, **k: StubVerifier())
     flags = ["--k", "3", "--data-dir", str(settings.data_dir), "--collection", "other"]
     assert main(["ask", "Who is Kim Yo Jong?", *flags]) == 0
     assert "younger sister" in capsys.readouterr().out and recording.questions == []
@@ -321,8 +323,9 @@ def test_cli_ask_to_a_server_with_a_login(served, settings, capsys, monkeypatch,
 _FAKE_CLI = (
     "import sys\n"
     "import assistant.assistant as module\n"
-    "from fakes import HashingEmbeddings, fake_llm\n"
+    "from fakes import HashingEmbeddings, StubVerifier, fake_llm\n"
     "module.make_embeddings = lambda *a: HashingEmbeddings()\n"
+    "module.MeaningVerifier = lambda *a, **k: StubVerifier()\n"
     "def model(settings):\n"
     "    if '--fail-local' in sys.argv:\n"
     "        raise SystemExit('this process loaded a model')\n"

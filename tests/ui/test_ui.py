@@ -22,7 +22,7 @@ def ui_bot(make_assistant):
 
 def test_chat_streams_then_ends_with_answer_sources_and_highlighted_essay(ui_bot):
     bot, doc = ui_bot(
-        "They met in Singapore, Hanoi, and in the Demilitarized Zone [3]. Kim Yo Jong is his younger sister."
+        "They met in Singapore, Hanoi, and in the Demilitarized Zone [16]. Kim Yo Jong is his younger sister."
     )
     outputs = list(chat(bot, "Where have Trump and Kim met?", [], doc))
     partials, (messages, essay) = outputs[:-1], outputs[-1]
@@ -125,7 +125,7 @@ def test_essay_html_escapes_and_marks_overlapping_spans():
 
 
 def test_feedback_is_logged_with_sources_and_becomes_eval_cases(ui_bot, tmp_path):
-    bot, doc = ui_bot("They met in Singapore, Hanoi, and in the Demilitarized Zone [3].")
+    bot, doc = ui_bot("They met in Singapore, Hanoi, and in the Demilitarized Zone [16].")
     log = FeedbackLog(tmp_path / "feedback.jsonl", {"model": "local", "k": 4})
     *_, (messages, _) = chat(bot, "Where have Trump and Kim met?", [], doc, log)
     log.record(messages[0]["content"], "Where have Trump and Kim met?", True)

@@ -1,0 +1,84 @@
+"""Each verifier rule switched off in turn, replayed on the model's own text from one eval run.
+
+    python -m benchmarks.rules eval-reports/eval.json      # the report of a full `essay-assistant eval`
+
+The eval report keeps each item's raw model text (``raw``). Replaying it
+through the assistant with a fake chat model that gives back that text
+isolates the verifier: the same model output, only the rules differ. The
+model stopped early where the opening sentences failed, so with a rule
+off a replay sees no more text than the run did. Writes rules.json and
+rules.md to --out (benchmarks/results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from assistant import Settings
+from assistant.evals.dataset import load_dataset
+from assistant.evals.runner import run_eval
+from assistant.index.embeddings import MiniLMEmbeddings
+from assistant.verification import MeaningVerifier, Options, Rule
+
+log = logging.getLogger("rules")
+METRICS = [
+    ("passed", "items passed"),
+    ("answerable_accuracy", "answerable correct"),
+    ("wrongly_declined", "wrongly declined"),
+    ("decline_recall", "decline recall"),
+    ("false_premise_handled", "false premise handled"),
+    ("forbidden_shown", "forbidden shown"),
+    ("quoted_share", "answers with a quotation"),
+]
+
+
+def replay(report: dict, options: Options, embeddings: MiniLMEmbeddings) -> dict:
+    by_id = {r["id"]: r for r in report["items"]}
+    items = [i for i in load_dataset() if i.id in by_id]
+    llm = GenericFakeChatModel(messages=iter([AIMessage(by_id[i.id].get("raw") or " ") for i in items]))
+    return run_eval(
+        items, Settings(), llm=llm, embeddings=embeddings, verifier=MeaningVerifier(embeddings, options), progress=False
+    )
+
+
+def table(runs: dict[str, dict]) -> str:
+    lines = ["| rules | split | " + " | ".join(label for _, label in METRICS) + " |"]
+    lines.append("|---|---|" + "---|" * len(METRICS))
+    for name, run in runs.items():
+        for split, agg in run["splits"].items():
+            cells = [str(agg.get(key)) if agg.get(key) is not None else "-" for key, _ in METRICS]
+            cells[0] = f"{agg['passed']}/{agg['items']}"
+            lines.append(f"| {name} | {split} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("report", type=Path, help="the JSON report of a full eval run")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    report = json.loads(args.report.read_text(encoding="utf-8"))
+    embeddings = MiniLMEmbeddings()
+    configs = {"all rules": Options()} | {f"without {r.value}": Options().without(r) for r in Rule}
+    runs = {}
+    for name, options in configs.items():
+        log.warning("replaying with %s", name)
+        runs[name] = replay(report, options, embeddings)
+    args.out.mkdir(parents=True, exist_ok=True)
+    summary = {name: {"options": r["meta"]["verifier"], "splits": r["splits"]} for name, r in runs.items()}
+    (args.out / "rules.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    commit = report["meta"]["commit"]
+    text = f"# Each rule off in turn\n\nReplayed on the raw model text of `{args.report.name}` ({commit}).\n\n"
+    (args.out / "rules.md").write_text(text + table(runs) + "\n", encoding="utf-8")
+    print(table(runs))
+
+
+if __name__ == "__main__":
+    main()
