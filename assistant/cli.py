@@ -260,7 +260,7 @@ def _parse_overrides(spec: str) -> dict:
 
 def _cmd_eval(args, settings: Settings) -> int:
     from assistant.evals.dataset import DatasetError
-    from assistant.evals.report import summary_table, write_reports
+    from assistant.evals.report import columns, summary_table, write_reports
     from assistant.evals.runner import (
         BaselineRefused,
         compare,
@@ -291,7 +291,7 @@ def _cmd_eval(args, settings: Settings) -> int:
 
     report = run_eval(items, settings, dataset_path=args.dataset)
     json_path, md_path = write_reports(report, args.out)
-    print(summary_table({"this run": report["aggregate"]}))
+    print(summary_table(columns(report)))
     print(f"\nreports: {json_path}, {md_path}")
     if args.update_baseline:
         update_baseline(report, args.baseline, limited=bool(args.limit))

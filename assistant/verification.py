@@ -80,6 +80,8 @@ class Options:
     covered: float = 0.8  # or this share of the claim's content words in the evidence
     terse: int = 4  # content words below which a claim is judged together with its question
     neighbours: int = 1  # sentences either side of a cited one that may be its evidence
+    nearest: int = 2  # and this many sentences nearest the claim in meaning: the model's numbers are often off
+    point: float = 0.45  # a quoted sentence is this close in meaning to the claim that pointed at it
     near: int = 2  # sentences either side of the evidence where the question's names must be
     relevant_rank: int = 8  # the evidence must be among this many best sentences for the question
     quoted: int = 2  # at most this many essay sentences in one quotation
@@ -254,8 +256,8 @@ class MeaningVerifier:
         if not essay or not words:
             return Verdict(Action.DROP, (), 0.0, (Reason.NO_CONTENT,))
         cited = [i for i in dict.fromkeys(cited) if 0 <= i < len(essay)]
-        if not cited:  # an uncited claim is matched to the sentences nearest it
-            cited = self._ranked(content, essay, dense_only=True)[:2]
+        pointer = f"{question} {content}" if len(words) < o.terse else content  # "On July 7." needs its question
+        nearest = self._ranked(pointer, essay, dense_only=True)[: o.nearest]
         window = sorted(
             {
                 j
@@ -263,6 +265,7 @@ class MeaningVerifier:
                 for j in range(i - o.neighbours, i + o.neighbours + 1)
                 if 0 <= j < len(essay) and essay[j].doc_id == essay[i].doc_id
             }
+            | set(nearest)
         )
         byline = " ".join(s.text for s in essay if s.is_byline and s.doc_id in {essay[i].doc_id for i in window})
         options = [(i,) for i in window] + [(i, i + 1) for i in window if i + 1 in window]
@@ -278,9 +281,8 @@ class MeaningVerifier:
                 return Verdict(Action.SHOW, tuple(evidence), score)
             attempts.append((failed, score, option))
         fewest = min(attempts, key=lambda a: (len(a[0]), -a[1]))
-        invented = all(Reason.NAMES_NUMBERS in a[0] for a in attempts) and o.on(Rule.INVENTED_DETAIL)
-        if o.on(Rule.QUOTE) and not invented:
-            quoted = self._quotable(question, cited, window, essay)
+        if o.on(Rule.QUOTE) and not (o.on(Rule.INVENTED_DETAIL) and self._invents(content, essay)):
+            quoted = self._quotable(question, pointer, window, essay)
             if quoted:
                 return Verdict(Action.QUOTE, tuple(essay[i] for i in quoted), fewest[1], fewest[0])
         return Verdict(Action.DROP, tuple(essay[i] for i in fewest[2]), fewest[1], fewest[0])
@@ -360,18 +362,22 @@ class MeaningVerifier:
                 failed.append(Reason.QUESTION_NAMES)
         return tuple(failed)
 
+    @staticmethod
+    def _invents(claim: str, essay: Sequence[EssaySentence]) -> bool:
+        """The claim holds a name or number found nowhere in the essay: the model made up the detail asked for."""
+        return bool(missing_names(claim, " ".join(s.text for s in essay)))
+
     def _quotable(
-        self, question: str, cited: Sequence[int], window: Sequence[int], essay: Sequence[EssaySentence]
+        self, question: str, pointer: str, window: Sequence[int], essay: Sequence[EssaySentence]
     ) -> list[int]:
-        """The cited sentences (or their neighbours) that are relevant to the question, best first, in essay order."""
+        """The candidate sentences the claim points at (close in meaning) that are relevant to the question, best
+        first, then in essay order."""
         o = self.options
-        ranked = self._ranked(question, essay)
-        relevant = [i for i in ranked if i in window and not self._relevance(question, (i,), essay)]
-        if not relevant:
-            return []
-        cited_relevant = [i for i in relevant if i in cited]
-        chosen = (cited_relevant or relevant)[: o.quoted]
-        return sorted(chosen)
+        vectors = self._embed([pointer, *(essay[i].text for i in window)])
+        closeness = dict(zip(window, (vectors[1:] @ vectors[0]).tolist(), strict=True))
+        pointed = sorted((i for i in window if closeness[i] >= o.point), key=lambda i: -closeness[i])
+        relevant = [i for i in pointed if not self._relevance(question, (i,), essay)]
+        return sorted(relevant[: o.quoted])
 
 
 @functools.lru_cache(maxsize=64)

@@ -15,10 +15,19 @@ import time
 from assistant import Answer, Assistant, Settings
 
 
+def prefix_tokens(bot: Assistant) -> int | None:
+    """Tokens of the cached system prompt, counted by the model's own tokenizer (llama.cpp's /tokenize)."""
+    engine = getattr(bot.chat_model, "_engine", None)
+    if engine is None:
+        return None
+    system = bot.prepared_prompt("What is the essay about?")[0].text
+    return len(engine._post("/tokenize", {"content": system})["tokens"])
+
+
 def main() -> None:
     bot = Assistant(Settings(answer_cache=0) if "answer_cache" in Settings.model_fields else Settings())
     bot.ensure_index()
-    print("READY", flush=True)
+    print("READY " + json.dumps({"prefix_tokens": prefix_tokens(bot)}), flush=True)
     for line in sys.stdin:
         command = json.loads(line)
         start = time.perf_counter()

@@ -5,26 +5,43 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DEFAULT_DATASET = "qa.jsonl"
 
 
-@dataclass(frozen=True)
-class EvalItem:
-    id: str
-    question: str
-    answerable: bool
-    reference_answer: str
-    required_facts: list[list[str]] = field(default_factory=list)
-    supporting_quotes: list[str] = field(default_factory=list)
-    history: list[dict] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    required: bool = False
-    forbidden: list[str] = field(default_factory=list)  # patterns a shown answer must not match
-    split: str = "dev"  # "dev": rules and thresholds may be tuned on it; "test": judged only, never tuned on
+class EvalItem(BaseModel):
+    """One reference item: a line of the dataset. Its JSON Schema ships as ``evals/data/item.schema.json``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1, description="unique within the dataset")
+    question: str = Field(description="what the user asks")
+    answerable: bool = Field(description="does the document answer it? false for questions it cannot answer")
+    reference_answer: str = Field(description="a correct answer in plain words, for token F1 and for readers")
+    required_facts: list[list[str]] = Field(
+        default_factory=list,
+        description="each fact is a list of alternative regexes (case-insensitive); any one matching counts",
+    )
+    supporting_quotes: list[str] = Field(
+        default_factory=list, description="verbatim substrings of the documents that support the answer"
+    )
+    history: list[dict] = Field(
+        default_factory=list, description="earlier turns for a follow-up: {role: user|assistant, content}"
+    )
+    tags: list[str] = Field(default_factory=list, description="the first is the item's type")
+    required: bool = Field(False, description="the gate fails if this item passed in the baseline and fails now")
+    forbidden: list[str] = Field(
+        default_factory=list, description="regexes a shown answer must not match, where a wrong answer is likely"
+    )
+    split: Literal["dev", "test"] = Field(
+        "dev", description="dev: rules and thresholds may be tuned on it; test: judged only, never tuned on"
+    )
+    draft: bool = Field(False, description="written by `eval draft`; a person has not accepted it yet")
 
     @property
     def false_premise(self) -> bool:
@@ -34,6 +51,12 @@ class EvalItem:
 
 FALSE_PREMISE = "false-premise"
 SPLITS = ("dev", "test")
+SCHEMA = "item.schema.json"
+
+
+def item_schema() -> dict:
+    """The JSON Schema of one dataset line, as shipped in ``evals/data/`` (a test keeps the file current)."""
+    return EvalItem.model_json_schema()
 
 
 def default_dataset_path() -> Path:
@@ -55,14 +78,12 @@ def load_dataset(path: Path | None = None) -> list[EvalItem]:
         except json.JSONDecodeError as exc:
             problems.append(f"line {lineno}: not JSON ({exc.msg})")
             continue
-        missing = sorted({"id", "question", "answerable", "reference_answer"} - set(raw))
-        unknown = sorted(set(raw) - {f.name for f in fields(EvalItem)})
-        if missing or unknown:
-            problems.append(
-                f"line {lineno}: missing fields {missing}" if missing else f"line {lineno}: unknown fields {unknown}"
-            )
-            continue
-        items.append(EvalItem(**raw))
+        try:
+            items.append(EvalItem.model_validate(raw))
+        except ValidationError as exc:
+            for error in exc.errors():
+                where = ".".join(str(part) for part in error["loc"]) or "item"
+                problems.append(f"line {lineno}: {where}: {error['msg']}")
     if problems:
         raise DatasetError(f"{path}: " + "; ".join(problems))
     return items
@@ -84,8 +105,6 @@ def validate_dataset(items: list[EvalItem], corpus_text: str) -> list[str]:
         seen.add(item.id)
         if not item.question.strip():
             problems.append(f"{where}: empty question")
-        if item.split not in SPLITS:
-            problems.append(f"{where}: split must be one of {', '.join(SPLITS)}, not {item.split!r}")
         if item.answerable and not (item.required_facts and item.supporting_quotes):
             problems.append(f"{where}: answerable items need required_facts and supporting_quotes")
         for quote in item.supporting_quotes:

@@ -11,6 +11,9 @@ SUMMARY = [
     ("decline_precision", "decline precision"),
     ("decline_recall", "decline recall"),
     ("offtopic_injection_declined", "off-topic/injection declined"),
+    ("false_premise_handled", "false premise declined or corrected"),
+    ("forbidden_shown", "answers showing a forbidden pattern"),
+    ("quoted_share", "answers with a quotation of the essay"),
     ("token_f1", "token F1"),
     ("hit_at_k", "hit@k"),
     ("recall_at_k", "recall@k"),
@@ -34,12 +37,20 @@ def _fmt(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def columns(report: dict, name: str = "this run") -> dict[str, dict]:
+    """The whole run and each of its splits, as summary-table columns."""
+    splits = {f"{split} split": agg for split, agg in report.get("splits", {}).items() if agg.get("items")}
+    return {name: report["aggregate"], **splits}
+
+
 def summary_table(columns: dict[str, dict]) -> str:
     """A Markdown table: one row per metric, one column per run (name -> aggregate)."""
     names = list(columns)
     lines = ["| metric | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
     first = columns[names[0]]
-    lines.append("| items passed | " + " | ".join(f"{c['passed']}/{c['items']}" for c in columns.values()) + " |")
+    lines.append(
+        "| items passed | " + " | ".join(f"{c.get('passed')}/{c.get('items')}" for c in columns.values()) + " |"
+    )
     lines += [
         f"| {label} | " + " | ".join(_fmt(c.get(key)) for c in columns.values()) + " |"
         for key, label in SUMMARY
@@ -57,19 +68,24 @@ def markdown_report(report: dict) -> str:
         f"- model `{meta['model']}`, embedding `{meta['embedding']}`, settings `{json.dumps(meta['settings'])}`",
         f"- dataset {meta['dataset']['path']} (version {meta['dataset']['version']}, {meta['dataset']['items']} items)",
         "",
-        summary_table({"this run": report["aggregate"]}),
+        f"- verifier `{json.dumps(meta.get('verifier'))}`",
         "",
-        "| id | pass | question | answer | cited | facts | F1 | grounded | s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        summary_table(columns(report)),
+        "",
+        "| id | split | pass | question | answer | cited | facts | F1 | grounded | s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["items"]:
         if "crashed" in r:
-            out.append(f"| {r['id']} | CRASH | {_cell(r['question'])} | {_cell(r['crashed'])} | | | | | |")
+            out.append(
+                f"| {r['id']} | {r.get('split')} | CRASH | {_cell(r['question'])} | {_cell(r['crashed'])} | | | | | |"
+            )
             continue
         facts = f"{r['facts_found']}/{r['facts_total']}" if r["answerable"] else "-"
         cited = ",".join(str(s["citation"]) for s in r["sources"]) or "-"
         out.append(
-            f"| {r['id']} | {'pass' if r['passed'] else 'FAIL'} | {_cell(r['question'])} | {_cell(r['answer'])} "
+            f"| {r['id']} | {r.get('split')} | {'pass' if r['passed'] else 'FAIL'} | {_cell(r['question'])} "
+            f"| {_cell(r['answer'])} "
             f"| {cited} | {facts} | {r['token_f1']:.2f} | {_fmt(r['groundedness'])} | {r['latency_s']:.1f} |"
         )
     return "\n".join(out) + "\n"

@@ -60,8 +60,29 @@ def test_validator_catches_each_kind_of_problem():
 def test_loader_reports_missing_fields(tmp_path: Path):
     path = tmp_path / "qa.jsonl"
     path.write_text('{"id": "x", "question": "q"}\nnot json\n', encoding="utf-8")
-    with pytest.raises(DatasetError, match="line 1: missing fields.*line 2: not JSON"):
+    with pytest.raises(DatasetError, match="line 1: answerable: Field required.*line 2: not JSON"):
         load_dataset(path)
+
+
+def test_a_bad_field_is_named_with_its_line(tmp_path: Path):
+    path = tmp_path / "qa.jsonl"
+    good = {"id": "a", "question": "q", "answerable": False, "reference_answer": "r"}
+    lines = [good, good | {"id": "b", "split": "tset"}, good | {"id": "c", "required_facts": "Moon"}, good | {"x": 1}]
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n", encoding="utf-8")
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(path)
+    message = str(caught.value)
+    assert "line 2: split:" in message and "line 3: required_facts:" in message and "line 4: x:" in message
+    assert "line 1" not in message
+
+
+def test_the_shipped_json_schema_is_the_one_the_loader_validates_with():
+    from importlib import resources
+
+    from assistant.evals.dataset import SCHEMA, item_schema
+
+    shipped = json.loads(resources.files("assistant.evals").joinpath("data", SCHEMA).read_text(encoding="utf-8"))
+    assert shipped == item_schema(), "regenerate evals/data/item.schema.json from EvalItem"
 
 
 def run(settings, *replies, items=(MET, WAR), drop=()):
@@ -89,7 +110,7 @@ def test_a_good_run_scores_and_passes(settings):
     assert agg["answerable_accuracy"] == 1.0 and agg["decline_recall"] == 1.0 and agg["decline_precision"] == 1.0
     assert "closest_holds_quote" not in met and agg["declined_closest_holds_quote"] is None
     assert report["meta"]["dataset"]["version"] and report["meta"]["model"] == "local"
-    assert "| t-met | pass |" in markdown_report(report)
+    assert "| t-met | dev | pass |" in markdown_report(report)
 
 
 def test_wrong_declines_and_answered_unanswerables_fail(settings):
