@@ -118,6 +118,19 @@ def build_parser() -> argparse.ArgumentParser:
         "bundled essay), print a summary and write JSON and Markdown reports.",
     )
     p.add_argument("--dataset", type=Path, help="eval items, JSONL (default: the bundled evals/data/qa.jsonl)")
+    p.add_argument(
+        "--documents",
+        type=Path,
+        nargs="+",
+        metavar="PATH",
+        help="index these files and folders, and only these, for the run (default: the bundled essay)",
+    )
+    p.add_argument(
+        "--judge",
+        metavar="MODEL",
+        help="also grade answers with this model ('openai:gpt-4o-mini', 'local', ...); reported, never gated",
+    )
+    p.add_argument("--judge-base-url", metavar="URL", help="the judge's OpenAI-compatible server")
     p.add_argument("--out", type=Path, default=Path("eval-reports"), help="report directory (default: eval-reports)")
     p.add_argument("--limit", type=int, help="only the first N items (a quick look; the gate needs all)")
     p.add_argument(
@@ -260,23 +273,26 @@ def _parse_overrides(spec: str) -> dict:
 
 def _cmd_eval(args, settings: Settings) -> int:
     from assistant.evals.dataset import DatasetError
+    from assistant.evals.judge import make_judge
     from assistant.evals.report import columns, summary_table, write_reports
     from assistant.evals.runner import (
         BaselineRefused,
         compare,
         default_baseline_path,
         gate,
+        load_corpus,
         load_items,
         refuse_baseline,
         run_eval,
         update_baseline,
     )
+    from assistant.index.documents import DocumentError
 
     try:
-        items = load_items(args.dataset, args.limit)
+        items = load_items(args.dataset, args.limit, load_corpus(args.documents))
         if args.update_baseline:
             refuse_baseline(args.baseline, limited=bool(args.limit))  # before minutes of answering, not after
-    except (DatasetError, BaselineRefused) as exc:
+    except (DatasetError, BaselineRefused, DocumentError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.compare:
@@ -285,11 +301,12 @@ def _cmd_eval(args, settings: Settings) -> int:
         except (ValueError, ValidationError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        reports = compare(items, configs, args.out, dataset_path=args.dataset)
+        reports = compare(items, configs, args.out, dataset_path=args.dataset, documents=args.documents)
         print(summary_table({spec: r["aggregate"] for spec, r in reports.items()}))
         return 0
 
-    report = run_eval(items, settings, dataset_path=args.dataset)
+    judge = make_judge(settings, args.judge, args.judge_base_url) if args.judge else None  # a down judge fails now
+    report = run_eval(items, settings, dataset_path=args.dataset, documents=args.documents, judge=judge)
     json_path, md_path = write_reports(report, args.out)
     print(summary_table(columns(report)))
     print(f"\nreports: {json_path}, {md_path}")

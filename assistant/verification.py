@@ -267,6 +267,8 @@ class MeaningVerifier:
             }
             | set(nearest)
         )
+        if not window:
+            return Verdict(Action.DROP, (), 0.0, (Reason.MEANING,))
         byline = " ".join(s.text for s in essay if s.is_byline and s.doc_id in {essay[i].doc_id for i in window})
         options = [(i,) for i in window] + [(i, i + 1) for i in window if i + 1 in window]
         attempts: list[tuple[tuple[Reason, ...], float, tuple[int, ...]]] = []

@@ -1,7 +1,8 @@
 """Run the reference Q&A through the assistant and score every answer.
 
-Each run indexes the bundled essay into a fresh temporary store, so a
-report depends only on the code, the settings and the dataset it records.
+Each run indexes its documents (the bundled essay unless ``--documents``
+names others) into a fresh temporary store, so a report depends only on
+the code, the settings, the documents and the dataset it records.
 The eval policy lives here too, so the CLI only parses flags and prints:
 which items run (``load_items``), comparing configurations (``compare``),
 writing a baseline (``update_baseline``) and gating on one (``gate``).
@@ -9,6 +10,7 @@ writing a baseline (``update_baseline``) and gating on one (``gate``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import platform
@@ -27,6 +29,7 @@ from assistant.answer import model_text_log
 from assistant.assistant import Assistant
 from assistant.evals.dataset import SPLITS, DatasetError, EvalItem, dataset_version, load_dataset, validate_dataset
 from assistant.evals.gate import check, write_baseline
+from assistant.evals.judge import Judge, judged_aggregate
 from assistant.evals.metrics import (
     citation_scores,
     covers,
@@ -39,7 +42,8 @@ from assistant.evals.metrics import (
     token_f1,
 )
 from assistant.evals.report import write_reports
-from assistant.index.documents import default_essay_path, load_document
+from assistant.index.documents import Document, DocumentError, default_essay_path, load_document
+from assistant.index.indexing import expand_paths
 from assistant.settings import Settings
 from assistant.verification import Verifier
 
@@ -56,10 +60,24 @@ class BaselineRefused(ValueError):
     """This run must not become the baseline; the message says what to change."""
 
 
-def load_items(dataset: Path | None = None, limit: int | None = None) -> list[EvalItem]:
-    """The dataset's items (the bundled one by default), checked against the essay; the first ``limit`` if given."""
+def load_corpus(documents: list[Path] | None = None) -> list[Document]:
+    """The documents a run indexes: those files and the supported files in those folders, or the bundled essay.
+
+    Raises ``DocumentError`` for a missing or unreadable one, before anything is indexed or answered.
+    """
+    files = expand_paths(documents) if documents else [default_essay_path()]
+    if not files:
+        raise DocumentError(f"no .txt or .md files in {', '.join(map(str, documents or []))}")
+    return [load_document(f) for f in files]
+
+
+def load_items(
+    dataset: Path | None = None, limit: int | None = None, corpus: list[Document] | None = None
+) -> list[EvalItem]:
+    """The dataset's items (the bundled one by default), checked against the corpus (by default the bundled
+    essay); the first ``limit`` if given."""
     items = load_dataset(dataset)
-    problems = validate_dataset(items, load_document(default_essay_path()).text)
+    problems = validate_dataset(items, "\n\n".join(d.text for d in corpus or load_corpus()))
     if problems:
         raise InvalidDataset("the dataset is invalid:\n  " + "\n  ".join(problems))
     return items[:limit] if limit else items
@@ -71,13 +89,18 @@ def default_baseline_path() -> Path:
 
 
 def compare(
-    items: list[EvalItem], configs: dict[str, Settings], out_dir: Path, *, dataset_path: Path | None = None
+    items: list[EvalItem],
+    configs: dict[str, Settings],
+    out_dir: Path,
+    *,
+    dataset_path: Path | None = None,
+    documents: list[Path] | None = None,
 ) -> dict[str, dict]:
     """Run the items under each named configuration, writing each one's reports as ``compare-NAME``."""
     reports = {}
     for name, config in configs.items():
         log.info("running configuration %s", name)
-        reports[name] = run_eval(items, config, dataset_path=dataset_path)
+        reports[name] = run_eval(items, config, dataset_path=dataset_path, documents=documents)
         write_reports(reports[name], out_dir, "compare-" + "".join(c if c.isalnum() else "_" for c in name))
     return reports
 
@@ -148,25 +171,38 @@ def run_eval(
     progress: bool = True,
     extra_documents: list[Path] | None = None,
     verifier: Verifier | None = None,
+    documents: list[Path] | None = None,
+    judge: Judge | None = None,
 ) -> dict:
-    """Score ``items``; ``extra_documents`` are indexed beside the essay, as distractors for a corpus-scale check.
+    """Score ``items`` on ``documents`` (files or folders; by default the bundled essay), indexed alone into a
+    temporary store; ``extra_documents`` are indexed beside them, as distractors for a corpus-scale check.
 
     Each item keeps the model's own text (``raw``), never shown to a user, so the verifier's rules can be
     replayed on it one at a time (``benchmarks.rules``)."""
-    essay = load_document(default_essay_path())
+    corpus = load_corpus(documents)
     with tempfile.TemporaryDirectory(prefix="essay-eval-") as tmp:
         settings = settings.model_copy(
             update={"data_dir": Path(tmp), "chroma_host": None, "chroma_path": None, "collection": "eval"}
         )
         bot = Assistant(settings, llm=llm, embeddings=embeddings, verifier=verifier)
-        bot.index([default_essay_path(), *(extra_documents or [])], progress=False)
+        bot.index([Path(d.source) for d in corpus] + list(extra_documents or []), progress=False)
         results = []
         with _ModelText() as raw:
             for item in tqdm(items, desc="Evaluating", unit="q", disable=not progress):
-                results.append(_run_item(bot, item, essay, settings.k) | {"raw": raw.take()})
-    meta = _meta(settings, dataset_path, len(items)) | {"verifier": bot.verifier_options}
-    splits = {name: aggregate([r for r in results if r["split"] == name]) for name in SPLITS}
-    return {"meta": meta, "aggregate": aggregate(results), "splits": splits, "items": results}
+                result = _run_item(bot, item, corpus, settings.k) | {"raw": raw.take()}
+                if judge and "crashed" not in result:
+                    cited = {s["citation"]: s["text"] for s in result["sources"]}
+                    result["judged"] = judge.grade(
+                        item.question, item.reference_answer, result["answer"], cited, declined=result["declined"]
+                    )
+                results.append(result)
+    meta = _meta(settings, dataset_path, len(items)) | {
+        "judge": judge.name if judge else None,
+        "verifier": bot.verifier_options,
+        "documents": [{"id": d.id, "source": d.source, "hash": d.content_hash} for d in corpus],
+    }
+    splits = {name: aggregate([r for r in results if r["split"] == name], judged=bool(judge)) for name in SPLITS}
+    return {"meta": meta, "aggregate": aggregate(results, judged=bool(judge)), "splits": splits, "items": results}
 
 
 class _ModelText(logging.Handler):
@@ -196,7 +232,7 @@ class _ModelText(logging.Handler):
         self._logger.setLevel(self._level)
 
 
-def _run_item(bot: Assistant, item: EvalItem, essay, k: int) -> dict:
+def _run_item(bot: Assistant, item: EvalItem, corpus: list[Document], k: int) -> dict:
     base = {
         "id": item.id,
         "question": item.question,
@@ -216,12 +252,17 @@ def _run_item(bot: Assistant, item: EvalItem, essay, k: int) -> dict:
             else:
                 answer = event
         latency = time.perf_counter() - start
-        # Other documents' passages keep their rank but cover no quote.
+        # Spans are offsets in the corpus's documents laid end to end; a distractor's passages keep their rank
+        # but cover no quote.
+        offsets, joined = _layout(corpus)
         ranked = [
-            (p.chunk.start, p.chunk.end) if p.chunk.doc_id == essay.id else (-1, -1)
+            (offsets[p.chunk.doc_id] + p.chunk.start, offsets[p.chunk.doc_id] + p.chunk.end)
+            if p.chunk.doc_id in offsets
+            else (-1, -1)
             for p in bot.search(answer.standalone_question, k)
         ]
-        scores = score_item(item, answer, ranked, quote_spans(essay.text, item.supporting_quotes), k)
+        answer = _in_layout(answer, offsets)
+        scores = score_item(item, answer, ranked, quote_spans(joined, item.supporting_quotes), k)
     except Exception as exc:  # a crash is a result: it fails the item and the gate
         return base | {"passed": False, "crashed": f"{type(exc).__name__}: {exc}"}
     return (
@@ -232,7 +273,13 @@ def _run_item(bot: Assistant, item: EvalItem, essay, k: int) -> dict:
             "grounded": answer.grounded,
             "dropped": answer.dropped,
             "sources": [
-                {"citation": s.citation, "start": s.cited_start, "end": s.cited_end, "text": s.cited_text}
+                {
+                    "citation": s.citation,
+                    "doc_id": s.doc_id,
+                    "start": s.cited_start,
+                    "end": s.cited_end,
+                    "text": s.cited_text,
+                }
                 for s in answer.sources
             ],
             "latency_s": round(latency, 3),
@@ -242,12 +289,45 @@ def _run_item(bot: Assistant, item: EvalItem, essay, k: int) -> dict:
     )
 
 
+_GAP = "\n\n"  # between documents laid end to end, so no quote spans two of them
+
+
+def _layout(corpus: list[Document]) -> tuple[dict[str, int], str]:
+    """Each document's offset when the corpus is laid end to end, and that text."""
+    offsets, at = {}, 0
+    for d in corpus:
+        offsets[d.id] = at
+        at += len(d.text) + len(_GAP)
+    return offsets, _GAP.join(d.text for d in corpus)
+
+
+def _in_layout(answer, offsets: dict[str, int]):
+    """The answer with every span moved to the corpus laid end to end (spans of other documents never match)."""
+
+    def moved(s):
+        at = offsets.get(s.doc_id, -(10**9))
+        return dataclasses.replace(
+            s, start=s.start + at, end=s.end + at, cited_start=s.cited_start + at, cited_end=s.cited_end + at
+        )
+
+    return dataclasses.replace(
+        answer,
+        sources=[moved(s) for s in answer.sources],
+        closest=[moved(s) for s in answer.closest],
+    )
+
+
 def _mean(values) -> float | None:
     values = [v for v in values if v is not None]
     return round(statistics.mean(values), 4) if values else None
 
 
-def aggregate(results: list[dict]) -> dict:
+def aggregate(results: list[dict], *, judged: bool = False) -> dict:
+    """The deterministic metrics, and beside them, when a judge graded the run, the judged ones."""
+    return _aggregate(results) | (judged_aggregate(results) if judged else {})
+
+
+def _aggregate(results: list[dict]) -> dict:
     ok = [r for r in results if "crashed" not in r]
     answerable = [r for r in ok if r["answerable"]]
     premises = [r for r in ok if "false-premise" in r["tags"]]

@@ -235,3 +235,64 @@ def test_the_check_defaults_to_the_bundled_baseline():
     baseline = json.loads(path.read_text(encoding="utf-8"))
     assert path.name == "baseline.json" and set(baseline["items"]) <= {i.id for i in load_dataset()}
     assert any("missing from the run" in f for f in gate({"items": [], "aggregate": baseline["aggregate"]}, path))
+
+
+OWN = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def test_eval_on_the_users_own_documents_indexes_only_those(settings):
+    from assistant.evals.runner import load_corpus, load_items
+
+    corpus = load_corpus([OWN / "own-corpus"])
+    assert sorted(d.id for d in corpus) == ["harbor-ferry", "river-bridge"]
+    items = load_items(OWN / "own-corpus.jsonl", corpus=corpus)
+    assert len(items) == 10
+    replies = ["The council voted in March [2]."] + ["I can only answer questions about this essay."] * 9
+    report = run_eval(
+        items[:2],
+        settings,
+        llm=fake_llm(*replies),
+        embeddings=HashingEmbeddings(),
+        verifier=StubVerifier(),
+        progress=False,
+        documents=[OWN / "own-corpus"],
+    )
+    assert [d["id"] for d in report["meta"]["documents"]] == ["harbor-ferry", "river-bridge"]
+    first = report["items"][0]
+    assert first["passed"] and first["sources"][0]["doc_id"] in {"harbor-ferry", "river-bridge"}
+    assert first["retrieval"]["hit"] == 1.0  # quote spans are found in the user's documents, not the essay
+
+
+def test_quotes_are_checked_against_the_documents_of_the_run():
+    from assistant.evals.runner import InvalidDataset, load_corpus, load_items
+
+    with pytest.raises(InvalidDataset, match="not verbatim"):
+        load_items(OWN / "own-corpus.jsonl")  # against the bundled essay
+    with pytest.raises(InvalidDataset, match="not verbatim"):
+        load_items(None, corpus=load_corpus([OWN / "own-corpus"]))  # the bundled items against the user's files
+
+
+def test_cli_eval_with_a_missing_document_is_an_error_line(monkeypatch, tmp_path: Path, capsys):
+    run_cli = _cli_eval(monkeypatch, tmp_path, (WAR,), [])
+    assert run_cli("--documents", str(tmp_path / "nowhere.md")) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'nowhere.md'}: no such file\n"
+
+
+def test_cli_eval_gates_the_users_own_corpus(monkeypatch, tmp_path: Path, capsys):
+    import assistant.assistant as module
+    from assistant.cli import main
+
+    lines = (OWN / "own-corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    dataset = tmp_path / "mine.jsonl"
+    dataset.write_text("\n".join([lines[0], lines[8]]) + "\n", encoding="utf-8")  # own-01 (required), own-09
+    replies = ["The council voted in March [2].", "The documents do not say."]
+    monkeypatch.setattr(module, "make_embeddings", lambda *args: HashingEmbeddings())
+    monkeypatch.setattr(module, "make_chat_model", lambda s: fake_llm(*replies))
+    monkeypatch.setattr(module, "MeaningVerifier", lambda *args, **kwargs: StubVerifier())
+    flags = ["--dataset", str(dataset), "--documents", str(OWN / "own-corpus"), "--out", str(tmp_path / "out")]
+    args = ["eval", *flags, "--baseline", str(tmp_path / "mine-baseline.json")]
+    assert main([*args, "--update-baseline"]) == 0
+    assert main([*args, "--check"]) == 0
+    replies[:] = ["The documents do not say.", "The documents do not say."]  # the answer regresses
+    assert main([*args, "--check"]) == 1
+    assert "REGRESSION: required item 'own-01' regressed" in capsys.readouterr().err
