@@ -138,6 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--check", action="store_true", help="exit 1 if the run regresses against the baseline")
     p.add_argument("--update-baseline", action="store_true", help="write this run as the new baseline to --baseline")
+    actions = p.add_subparsers(dest="eval_action", metavar="ACTION")
+    d = actions.add_parser(
+        "draft",
+        help="draft eval items from a document with the local model, for a person to review",
+        description="Propose questions with reference answers, required facts and verbatim supporting quotes taken "
+        "from DOC's own sentences. Every item is marked draft: read and fix each one, then delete its "
+        '"draft" field, before it gates anything.',
+    )
+    d.add_argument("document", type=Path, metavar="DOC", help="a .txt or .md file")
+    d.add_argument("--out", dest="draft_out", type=Path, required=True, help="where to write the drafts (JSONL)")
+    d.add_argument("--count", type=int, default=12, help="how many items to draft (default 12)")
     p.add_argument(
         "--compare",
         nargs="+",
@@ -271,8 +282,37 @@ def _parse_overrides(spec: str) -> dict:
     return overrides
 
 
+def _cmd_eval_draft(args, settings: Settings) -> int:
+    from assistant.evals.dataset import load_dataset, validate_dataset
+    from assistant.evals.draft import draft_items, duplicates
+    from assistant.evals.metrics import facts_found
+    from assistant.index.documents import load_document
+    from assistant.models.chat import make_chat_model
+
+    doc = load_document(args.document, max_bytes=int(settings.max_file_mb * 2**20))
+    if args.draft_out.exists():
+        print(f"error: {args.draft_out} exists; drafts never overwrite a file", file=sys.stderr)
+        return 2
+    drafts = draft_items(make_chat_model(settings), doc, args.count)
+    args.draft_out.parent.mkdir(parents=True, exist_ok=True)
+    args.draft_out.write_text("".join(d.model_dump_json() + "\n" for d in drafts), encoding="utf-8")
+    invalid = {p.split("'")[1] for p in validate_dataset(drafts, doc.text)}
+    valid = [
+        d
+        for d in drafts
+        if d.id not in invalid and (not d.answerable or all(facts_found(d.supporting_quotes[0], d.required_facts)))
+    ]
+    repeated = duplicates(drafts, load_dataset())  # against the bundled items: none for a document of your own
+    print(f"{len(drafts)} drafts written to {args.draft_out}; {len(valid)} valid as written", end="")
+    print(f", {len(repeated)} repeat a bundled item" if repeated else "", end=".\n")
+    print('Drafts need a human read before they gate anything: fix each one, then delete its "draft" field.')
+    return 0
+
+
 def _cmd_eval(args, settings: Settings) -> int:
-    from assistant.evals.dataset import DatasetError
+    if args.eval_action == "draft":
+        return _cmd_eval_draft(args, settings)
+    from assistant.evals.dataset import DatasetError, load_dataset
     from assistant.evals.judge import make_judge
     from assistant.evals.report import columns, summary_table, write_reports
     from assistant.evals.runner import (
@@ -289,6 +329,11 @@ def _cmd_eval(args, settings: Settings) -> int:
     from assistant.index.documents import DocumentError
 
     try:
+        if (args.check or args.update_baseline) and (drafts := [i.id for i in load_dataset(args.dataset) if i.draft]):
+            raise BaselineRefused(
+                f"{len(drafts)} items are drafts ({', '.join(drafts[:3])}...): review them and delete their "
+                '"draft" field before they gate anything'
+            )
         items = load_items(args.dataset, args.limit, load_corpus(args.documents))
         if args.update_baseline:
             refuse_baseline(args.baseline, limited=bool(args.limit))  # before minutes of answering, not after
