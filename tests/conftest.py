@@ -18,6 +18,14 @@ from fakes import HashingEmbeddings, PromptRecorder, StubVerifier, fake_llm
 from assistant import Assistant, Settings
 
 
+def pytest_addoption(parser):
+    """`pytest -m eval` on a corpus of your own: the eval gate's documents, dataset and baseline."""
+    group = parser.getgroup("eval")
+    group.addoption("--eval-documents", type=Path, nargs="*", help="files and folders the eval indexes")
+    group.addoption("--eval-dataset", type=Path, help="eval items, JSONL (default: the bundled qa.jsonl)")
+    group.addoption("--eval-baseline", type=Path, help="baseline JSON (default: the bundled baseline.json)")
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
