@@ -194,7 +194,11 @@ class AnswerCheck:
         """The text shown for one model sentence ("" when its quotation is already shown), or None if dropped."""
         cited = [n - 1 for n in cited_numbers(sentence)]
         verdict = self._verifier.check(sentence, question=self._topic, cited=cited, essay=self._essay)
-        if verdict.action is Action.DROP:
+        if verdict.action is Action.DECLINE and not self._released:  # it made up the answer: the essay lacks it
+            log.info("declining: the answer begins with an invented detail (%s): %r", verdict.reason, sentence)
+            self._decline = self._declined
+            return None
+        if verdict.action in (Action.DROP, Action.DECLINE):
             log.info("dropped a sentence (%s): %r", verdict.reason, sentence)
             return None
         if verdict.action is Action.QUOTE:

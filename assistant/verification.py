@@ -50,7 +50,7 @@ class Rule(StrEnum):
     QUESTION_NAMES = "question_names"  # the names asked about are in or near the evidence
     CLAUSES = "clauses"  # a claim may join parts ("X because Y") each supported by its own candidate sentence
     QUOTE = "quote"  # an unconfirmed paraphrase of relevant sentences is replaced by those sentences
-    INVENTED_DETAIL = "invented_detail"  # ... unless it adds a name or number found nowhere near: then nothing
+    INVENTED_DETAIL = "invented_detail"  # a name or number found nowhere in the essay: the essay lacks what was asked
 
 
 class Reason(StrEnum):
@@ -65,12 +65,14 @@ class Reason(StrEnum):
     HEDGES = "a hedge of the essay is dropped"
     RELEVANCE = "the cited sentences are not what retrieval finds for the question"
     QUESTION_NAMES = "the names asked about are not near the cited sentences"
+    INVENTED = "a name or number found nowhere in the essay"
 
 
 class Action(StrEnum):
     SHOW = "show"  # the model's sentence
     QUOTE = "quote"  # the essay's sentences instead
     DROP = "drop"  # nothing
+    DECLINE = "decline"  # nothing, and the question is not answered: the claim made up what was asked
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class Options:
     nearest: int = 2  # and this many sentences nearest the claim in meaning: the model's numbers are often off
     point: float = 0.45  # a quoted sentence is this close in meaning to the claim that pointed at it
     near: int = 2  # sentences either side of the evidence where the question's names must be
-    relevant_rank: int = 8  # the evidence must be among this many best sentences for the question
+    relevant_rank: int = 16  # the evidence must be among this many best sentences for the question
     quoted: int = 2  # at most this many essay sentences in one quotation
     rules: frozenset[Rule] = field(default_factory=lambda: frozenset(Rule))
 
@@ -196,12 +198,17 @@ PART_WORDS = 3  # content words below which a part is joined to the one before i
 def _parts(claim: str) -> list[str]:
     """The claim split where it joins statements; a part of a word or two stays with the one before it."""
     parts: list[str] = []
+    pending = ""  # a small piece before any part ("This is because ...") joins the next one
     for piece in _JOIN.split(claim):
-        if parts and len(stems(piece)) < PART_WORDS:
-            parts[-1] = f"{parts[-1]} {piece}"
-        elif piece.strip():
-            parts.append(piece.strip())
-    return parts
+        if len(stems(piece)) < PART_WORDS:
+            if parts:
+                parts[-1] = f"{parts[-1]} {piece}"
+            else:
+                pending = f"{pending} {piece}"
+        else:
+            parts.append(f"{pending} {piece}".strip())
+            pending = ""
+    return [p for p in parts if stems(p)]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -301,7 +308,9 @@ class MeaningVerifier:
         if o.on(Rule.CLAUSES) and not restated and (joined := self._joined(content, question, options, essay, byline)):
             return Verdict(Action.SHOW, tuple(essay[i] for i in joined), 1.0)
         fewest = min(attempts, key=lambda a: (len(a[0]), -a[1]))
-        if o.on(Rule.QUOTE) and not (o.on(Rule.INVENTED_DETAIL) and self._invents(content, essay)):
+        if o.on(Rule.INVENTED_DETAIL) and self._invents(content, essay):
+            return Verdict(Action.DECLINE, (), fewest[1], (Reason.INVENTED, *fewest[0]))
+        if o.on(Rule.QUOTE):
             quoted = self._quotable(question, pointer, window, essay)
             if quoted:
                 return Verdict(Action.QUOTE, tuple(essay[i] for i in quoted), fewest[1], fewest[0])
@@ -366,7 +375,9 @@ class MeaningVerifier:
     def _relevance(self, question: str, option: Sequence[int], essay: Sequence[EssaySentence]) -> tuple[Reason, ...]:
         o = self.options
         failed: list[Reason] = []
-        if o.on(Rule.RELEVANCE) and not set(self._ranked(question, essay)[: o.relevant_rank]) & set(option):
+        # A sentence continues its neighbour's topic ("These meetings ..."): it is found when either is.
+        found = set(self._ranked(question, essay)[: o.relevant_rank])
+        if o.on(Rule.RELEVANCE) and not found & {j for i in option for j in (i - 1, i, i + 1)}:
             failed.append(Reason.RELEVANCE)
         if o.on(Rule.QUESTION_NAMES):
             byline = stems(" ".join(s.text for s in essay if s.is_byline))

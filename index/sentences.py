@@ -76,7 +76,7 @@ def numbered(sentences: Sequence[EssaySentence], titles: Mapping[str, str] | Non
         if titles and len(titles) > 1 and s.doc_id != doc:
             lines.append(f"\n{titles.get(s.doc_id, s.doc_id)}:")
         doc = s.doc_id
-        lines.append(f"[{n}] {s.text}")
+        lines.append(f"[{n}] {' '.join(s.text.split())}")  # one line each: no breaks, no non-breaking spaces
     return "\n".join(lines).strip()
 
 

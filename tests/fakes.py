@@ -61,17 +61,20 @@ class StubVerifier:
     """A verifier with explicit decisions, for tests where the verifier is not under test.
 
     A sentence holding a word of ``drop`` is dropped, one holding a word of
-    ``quote`` is replaced by its cited sentences; any other is shown. The
+    ``quote`` is replaced by its cited sentences, one holding a word of
+    ``decline`` declines the question; any other is shown. The
     evidence is the cited sentences, or, uncited, the sentence sharing the
     most words with the claim.
     """
 
-    def __init__(self, drop: Sequence[str] = (), quote: Sequence[str] = ()) -> None:
-        self.drop, self.quote = tuple(drop), tuple(quote)
+    def __init__(self, drop: Sequence[str] = (), quote: Sequence[str] = (), decline: Sequence[str] = ()) -> None:
+        self.drop, self.quote, self.decline = tuple(drop), tuple(quote), tuple(decline)
 
     def check(self, claim: str, *, question: str, cited: Sequence[int], essay: Sequence) -> Verdict:
         cited = [i for i in cited if 0 <= i < len(essay)] or [self.nearest(claim, essay)] if essay else []
         evidence = tuple(essay[i] for i in cited)
+        if any(w in claim for w in self.decline):
+            return Verdict(Action.DECLINE, (), 0.0, (Reason.INVENTED,))
         if not evidence or any(w in claim for w in self.drop):
             return Verdict(Action.DROP, evidence, 0.0, (Reason.MEANING,))
         if any(w in claim for w in self.quote):

@@ -292,3 +292,61 @@ def test_an_answer_obeying_an_instruction_planted_in_a_document_is_declined(make
     bot.index([default_essay_path(), trap], progress=False)
     answer = bot.ask("Where have Trump and Kim met?")
     assert answer.text == DECLINED and not answer.grounded
+
+
+def test_the_prompt_numbers_each_essay_sentence_once_in_document_order(make_assistant):
+    import re
+
+    from assistant.index.documents import default_essay_path, load_document
+
+    recorder = PromptRecorder()
+    make_assistant("x [2].", recorder=recorder, context_budget=100_000).ask("Who is Kim Yo Jong?")
+    system = recorder.calls[0][0].content
+    numbered = re.findall(r"^\[(\d+)\] (.+)$", system, re.MULTILINE)
+    assert [int(n) for n, _ in numbered] == list(range(1, len(numbered) + 1))
+    essay = " ".join(load_document(default_essay_path()).text.split())
+    texts = [t for _, t in numbered]
+    assert len(texts) == len(set(texts)), "a sentence is repeated: chunks overlap in the prompt"
+    body = [t for t in texts if t in essay]
+    assert len(body) == len(texts) - 1  # every line but the byline is the essay's own sentence
+    assert [essay.index(t) for t in body] == sorted(essay.index(t) for t in body)
+
+
+def test_a_corpus_larger_than_the_context_numbers_the_retrieved_sentences_the_same_way(make_assistant):
+    import re
+
+    recorder = PromptRecorder()
+    bot = make_assistant("They spent it on the Olympics [2].", recorder=recorder, context_budget=0, k=2)
+    answer = bot.ask("How much did South Korea spend on the Olympics delegation, $2.6 million?")
+    numbered = dict(re.findall(r"^\[(\d+)\] (.+)$", recorder.calls[0][0].content, re.MULTILINE))
+    passages = " ".join(" ".join(p.text.split()) for p in answer.passages)
+    assert 2 < len(numbered) and all(t in passages for n, t in numbered.items() if n != "1")  # 1 is the byline
+    cited = answer.sources[0]
+    assert " ".join(cited.cited_text.split()) == numbered["2"]  # [2] in the answer is the prompt's sentence 2
+
+
+def test_an_answer_that_opens_with_an_invented_detail_declines_and_stops(make_assistant):
+    from fakes import StubVerifier
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class TokenCounter(BaseCallbackHandler):
+        tokens = 0
+
+        def on_llm_new_token(self, token, **kwargs):
+            TokenCounter.tokens += 1
+
+    reply = "The bridge opened in 1999 [4]. " + " ".join(f"Filler sentence {i} [2]." for i in range(100))
+    bot = make_assistant(reply, callbacks=[TokenCounter()], verifier=StubVerifier(decline=["1999"]))
+    deltas, answer = _seen(bot, "When did the bridge open?")
+    assert deltas == [DECLINED] and answer.declined and answer.closest
+    assert TokenCounter.tokens < 30
+
+
+def test_a_quotation_replaces_an_unconfirmed_sentence_and_is_cited(make_assistant):
+    from fakes import StubVerifier
+
+    bot = make_assistant("Kim Yo Jong is his sister, roughly [7].", verifier=StubVerifier(quote=["roughly"]))
+    answer = bot.ask("Who is Kim Yo Jong?")
+    assert answer.text.startswith("The essay says: “Three days later, Kim Jong-un’s younger sister")
+    assert answer.text.endswith("” [1]") and answer.quoted == 1 and not answer.declined
+    assert answer.sources[0].cited_text.startswith("Three days later")
