@@ -34,6 +34,7 @@ from typing import Protocol
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from assistant.index.search import reciprocal_rank_fusion
 from assistant.index.sentences import EssaySentence
 from assistant.text import is_negation, names_and_numbers, stems, strip_citations
 
@@ -117,7 +118,7 @@ class Verdict:
 
 
 class Verifier(Protocol):
-    """Owns the whole decision for one answer sentence: show it, quote the essay instead, or drop it."""
+    """Owns the whole decision for one answer sentence: show it, quote the essay instead, drop it, or decline."""
 
     def check(self, claim: str, *, question: str, cited: Sequence[int], essay: Sequence[EssaySentence]) -> Verdict: ...
 
@@ -265,11 +266,8 @@ class MeaningVerifier:
         idf = _idf(tuple(texts))
         lexical = [sum(idf.get(w, 0.0) for w in asked & stems(t)) for t in texts]
         keyword = list(np.argsort(-np.array(lexical), kind="stable"))
-        fused: dict[int, float] = {}
-        for ranking in (dense, keyword):
-            for rank, i in enumerate(ranking, start=1):
-                fused[int(i)] = fused.get(int(i), 0.0) + 1.0 / (RRF_K + rank)
-        return sorted(fused, key=lambda i: -fused[i])
+        fused = reciprocal_rank_fusion([[f"{i:06d}" for i in dense], [f"{i:06d}" for i in keyword]], k=RRF_K)
+        return [int(i) for i, _ in fused]
 
     def check(self, claim: str, *, question: str, cited: Sequence[int], essay: Sequence[EssaySentence]) -> Verdict:
         o = self.options
