@@ -98,7 +98,11 @@ def validate_dataset(items: list[EvalItem], corpus_text: str) -> list[str]:
     """Every problem that would make a run meaningless; empty when the dataset is sound."""
     problems = []
     seen: set[str] = set()
+    asked: dict[tuple, EvalItem] = {}
     for item in items:
+        key = (item.question.strip().lower(), json.dumps(item.history, sort_keys=True))
+        if (other := asked.setdefault(key, item)) is not item and other.split != item.split:
+            problems.append(f"item {item.id!r}: repeats {other.id!r}'s question in the other split")
         where = f"item {item.id!r}"
         if item.id in seen:
             problems.append(f"{where}: duplicate id")

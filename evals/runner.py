@@ -181,8 +181,15 @@ def run_eval(
     replayed on it one at a time (``benchmarks.rules``)."""
     corpus = load_corpus(documents)
     with tempfile.TemporaryDirectory(prefix="essay-eval-") as tmp:
+        # No answer cache: every item is answered by the model, even one that repeats another's question.
         settings = settings.model_copy(
-            update={"data_dir": Path(tmp), "chroma_host": None, "chroma_path": None, "collection": "eval"}
+            update={
+                "data_dir": Path(tmp),
+                "chroma_host": None,
+                "chroma_path": None,
+                "collection": "eval",
+                "answer_cache": 0,
+            }
         )
         bot = Assistant(settings, llm=llm, embeddings=embeddings, verifier=verifier)
         bot.index([Path(d.source) for d in corpus] + list(extra_documents or []), progress=False)

@@ -296,3 +296,31 @@ def test_cli_eval_gates_the_users_own_corpus(monkeypatch, tmp_path: Path, capsys
     replies[:] = ["The documents do not say.", "The documents do not say."]  # the answer regresses
     assert main([*args, "--check"]) == 1
     assert "REGRESSION: required item 'own-01' regressed" in capsys.readouterr().err
+
+
+def test_a_test_item_may_not_repeat_a_dev_question():
+    dev = EvalItem(id="d", question="Who won?", answerable=False, reference_answer="x")
+    test = EvalItem(id="t", question="who won? ", answerable=False, reference_answer="x", split="test")
+    assert validate_dataset([dev, test], ESSAY_TEXT) == ["item 't': repeats 'd''s question in the other split"]
+    assert (
+        validate_dataset(
+            [dev, EvalItem(id="d2", question="Who won?", answerable=False, reference_answer="y")], ESSAY_TEXT
+        )
+        == []
+    )
+
+
+def test_every_item_is_answered_by_the_model_even_a_repeated_question(settings):
+    from fakes import PromptRecorder
+
+    recorder = PromptRecorder()
+    again = WAR.model_copy(update={"id": "t-war-again"})
+    run_eval(
+        [WAR, again],
+        settings,
+        llm=fake_llm("The essay does not say.", "The essay does not say.", recorder=recorder),
+        embeddings=HashingEmbeddings(),
+        verifier=StubVerifier(),
+        progress=False,
+    )
+    assert len(recorder.calls) == 2
