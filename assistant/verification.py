@@ -49,7 +49,6 @@ class Rule(StrEnum):
     HEDGES = "hedges"  # "might", "could", "if", "unless" are not turned into "will"
     RELEVANCE = "relevance"  # the evidence is among the sentences hybrid retrieval ranks best for the question
     QUESTION_NAMES = "question_names"  # the names asked about are in or near the evidence
-    CLAUSES = "clauses"  # a claim may join parts ("X because Y") each supported by its own candidate sentence
     QUOTE = "quote"  # an unconfirmed paraphrase of relevant sentences is replaced by those sentences
     INVENTED_DETAIL = "invented_detail"  # a name or number found nowhere in the essay: the essay lacks what was asked
 
@@ -192,26 +191,6 @@ def _name_runs(text: str) -> tuple[frozenset[str], ...]:
     return tuple(w for m in _NAME_RUN.finditer(text.strip()) if (w := stems(m.group())))
 
 
-_JOIN = re.compile(r"[;:]\s+|,?\s+(?:because|since|as|and|but|while|so|which means|meaning that)\s+", re.IGNORECASE)
-PART_WORDS = 3  # content words below which a part is joined to the one before it ("in Singapore")
-
-
-def _parts(claim: str) -> list[str]:
-    """The claim split where it joins statements; a part of a word or two stays with the one before it."""
-    parts: list[str] = []
-    pending = ""  # a small piece before any part ("This is because ...") joins the next one
-    for piece in _JOIN.split(claim):
-        if len(stems(piece)) < PART_WORDS:
-            if parts:
-                parts[-1] = f"{parts[-1]} {piece}"
-            else:
-                pending = f"{pending} {piece}"
-        else:
-            parts.append(f"{pending} {piece}".strip())
-            pending = ""
-    return [p for p in parts if stems(p)]
-
-
 @functools.lru_cache(maxsize=4096)
 def _windows(sentence: str) -> tuple[str, ...]:
     """The sentence and its runs of consecutive clauses: what one claim clause may be matched to."""
@@ -303,8 +282,6 @@ class MeaningVerifier:
             if not failed:
                 return Verdict(Action.SHOW, tuple(evidence), score)
             attempts.append((failed, score, option))
-        if o.on(Rule.CLAUSES) and not restated and (joined := self._joined(content, question, options, essay, byline)):
-            return Verdict(Action.SHOW, tuple(essay[i] for i in joined), 1.0)
         fewest = min(attempts, key=lambda a: (len(a[0]), -a[1]))
         if o.on(Rule.INVENTED_DETAIL) and self._invents(content, essay):
             return Verdict(Action.DECLINE, (), fewest[1], (Reason.INVENTED, *fewest[0]))
@@ -390,38 +367,6 @@ class MeaningVerifier:
             if asked and not asked & near:
                 failed.append(Reason.QUESTION_NAMES)
         return tuple(failed)
-
-    def _joined(
-        self,
-        claim: str,
-        question: str,
-        options: Sequence[tuple[int, ...]],
-        essay: Sequence[EssaySentence],
-        byline: str,
-    ) -> tuple[int, ...]:
-        """The candidate sentences that support the claim's parts one by one, or () if a part has none.
-
-        A why-answer often joins a claim and its reason from two sentences a
-        sentence apart ("X has little to fear because the regime has survived
-        decades"). Each part must pass every rule against one candidate on its
-        own, so this never joins one sentence's person with another's act.
-        """
-        parts = _parts(claim)
-        if len(parts) < 2:
-            return ()
-        used: set[int] = set()
-        for part in parts:
-            words = stems(part)
-            for option in options:
-                failed, _ = self._paraphrase(part, words, question, [essay[i] for i in option], byline)
-                if not failed and not self._relevance(question, option, essay):
-                    used |= set(option)
-                    break
-            else:
-                return ()
-        if max(used) - min(used) > self.options.near:  # a reason stands near its claim, not across the essay
-            return ()
-        return tuple(sorted(used))
 
     @staticmethod
     def _invents(claim: str, essay: Sequence[EssaySentence]) -> bool:

@@ -101,18 +101,6 @@ def test_each_rule_stops_its_false_claim_and_only_that_rule(embeddings, rule, cl
     assert off.action is Action.SHOW, off
 
 
-def test_a_claim_may_join_parts_each_supported_by_a_nearby_sentence(embeddings):
-    claim = (
-        "Sara Lowe suggests the mayor would use the bridge to win votes in May, "
-        "and the council might start building in July if the budget passes in June."
-    )
-    cited = [at("Critic"), at("If the budget")]
-    question = "What does Sara Lowe suggest, and when might building start?"
-    assert check(embeddings, claim, question, cited).action is Action.SHOW
-    off = check(embeddings, claim, question, cited, Options().without(Rule.CLAUSES, Rule.QUOTE))
-    assert off.action is Action.DROP
-
-
 def test_parts_from_far_apart_sentences_are_not_joined(embeddings):
     claim = "Lena Park announced a new bridge on March 3, and the old ferry cost $4.1 million to repair in 2015."
     v = check(embeddings, claim, "What did the mayor announce?", [at("Mayor"), at("The old ferry")])
