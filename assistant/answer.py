@@ -206,14 +206,33 @@ class AnswerCheck:
             if set(verdict.evidence) <= self._quoted:
                 return ""
             self._quotes += 1
-            sentence = "The essay says: “" + " ".join(" ".join(s.text.split()) for s in verdict.evidence) + "”"
+            self._quoted |= set(verdict.evidence)
+            # Each run of neighbouring sentences is one quotation with its own citation: sentences from apart
+            # are never joined as if the essay said them together.
+            quotes = [
+                f"“{' '.join(' '.join(s.text.split()) for s in run)}” [{self._cite(run)}]"
+                for run in self._runs(verdict.evidence)
+            ]
+            return "The essay says: " + " ".join(quotes)
         self._quoted |= set(verdict.evidence)
-        key = tuple((s.doc_id, s.start, s.end) for s in verdict.evidence)
+        return _with_marker(sentence, self._cite(verdict.evidence))
+
+    def _cite(self, evidence: Sequence[EssaySentence]) -> int:
+        """The citation number of these sentences, numbered in order of first use."""
+        key = tuple((s.doc_id, s.start, s.end) for s in evidence)
         if key not in self._sources:
-            self._sources[key] = _source(
-                len(self._sources) + 1, self._passage_of(verdict.evidence[0]), verdict.evidence
-            )
-        return _with_marker(sentence, self._sources[key].citation)
+            self._sources[key] = _source(len(self._sources) + 1, self._passage_of(evidence[0]), evidence)
+        return self._sources[key].citation
+
+    def _runs(self, evidence: Sequence[EssaySentence]) -> list[list[EssaySentence]]:
+        """The sentences grouped into runs of neighbours, in essay order."""
+        runs: list[list[EssaySentence]] = []
+        for s in sorted(evidence, key=self._essay.index):
+            if runs and self._essay.index(runs[-1][-1]) + 1 == self._essay.index(s):
+                runs[-1].append(s)
+            else:
+                runs.append([s])
+        return runs
 
     def _passage_of(self, sentence: EssaySentence) -> Passage:
         """The best-ranked passage holding the sentence (the byline belongs to its document's first)."""

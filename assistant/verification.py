@@ -376,8 +376,8 @@ class MeaningVerifier:
     def _quotable(
         self, question: str, pointer: str, window: Sequence[int], essay: Sequence[EssaySentence]
     ) -> list[int]:
-        """The candidate sentences the claim points at (close in meaning) that are relevant to the question, best
-        first, then in essay order."""
+        """The candidate sentences the claim points at (close in meaning) that are relevant to the question, at most
+        ``quoted``, in essay order; not always neighbours (the answer shows each run of them as its own quotation)."""
         o = self.options
         vectors = self._embed([pointer, *(essay[i].text for i in window)])
         closeness = dict(zip(window, (vectors[1:] @ vectors[0]).tolist(), strict=True))

@@ -350,3 +350,16 @@ def test_a_quotation_replaces_an_unconfirmed_sentence_and_is_cited(make_assistan
     assert answer.text.startswith("The essay says: “Three days later, Kim Jong-un’s younger sister")
     assert answer.text.endswith("” [1]") and answer.quoted == 1 and not answer.declined
     assert answer.sources[0].cited_text.startswith("Three days later")
+
+
+def test_sentences_from_apart_are_quoted_apart_each_with_its_own_citation(make_assistant):
+    from fakes import StubVerifier
+
+    bot = make_assistant("They met thrice, roughly [6][16].", verifier=StubVerifier(quote=["roughly"]))
+    answer = bot.ask("Where have Trump and Kim met?")
+    assert answer.text.startswith("The essay says: “During an interview with Greta Van Susteren")
+    assert "” [1] “The president has met with Kim three times already" in answer.text
+    assert answer.text.endswith("” [2]")
+    first, second = answer.sources
+    assert first.cited_text.startswith("During an interview") and first.cited_text.endswith("Kim Jong-un.")
+    assert second.cited_text.startswith("The president has met") and second.cited_end - second.cited_start < 200

@@ -211,3 +211,12 @@ def test_a_true_paraphrase_with_a_different_not_is_shown(embeddings):
         essay=BUNDLED,
     )
     assert v.action is Action.SHOW, v
+
+
+def test_a_quotation_is_one_passage_of_the_essay_never_sentences_from_apart(embeddings):
+    """Two sentences far apart, both pointed at: quoting them as one would read as if the essay said them together
+    (and one span would cover all between)."""
+    apart = [at("During"), at("Engineer")]
+    pointer = " ".join(ESSAY[i].text for i in apart)
+    chosen = MeaningVerifier(embeddings)._quotable("Who funds the bridge and who drafts plans?", pointer, apart, ESSAY)
+    assert len(chosen) == 1 and chosen[0] in apart
