@@ -88,6 +88,7 @@ class Options:
     near: int = 2  # sentences either side of the evidence where the question's names must be
     relevant_rank: int = 16  # the evidence must be among this many best sentences for the question
     quoted: int = 2  # at most this many essay sentences in one quotation
+    margin: float = 0.1  # a further one not beside the best is at most this much less close to the claim
     rules: frozenset[Rule] = field(default_factory=lambda: frozenset(Rule))
 
     def without(self, *rules: Rule) -> Options:
@@ -386,7 +387,13 @@ class MeaningVerifier:
             (i for i in window if closeness[i] >= o.point and not essay[i].is_byline), key=lambda i: -closeness[i]
         )
         relevant = [i for i in pointed if not self._relevance(question, (i,), essay)]
-        return sorted(relevant[: o.quoted])
+        if not relevant:
+            return []
+        best = relevant[0]
+        chosen = [best] + [
+            i for i in relevant[1:] if abs(i - best) == 1 or closeness[i] >= closeness[best] - o.margin
+        ]
+        return sorted(chosen[: o.quoted])
 
 
 @functools.lru_cache(maxsize=64)
