@@ -390,9 +390,7 @@ class MeaningVerifier:
         if not relevant:
             return []
         best = relevant[0]
-        chosen = [best] + [
-            i for i in relevant[1:] if abs(i - best) == 1 or closeness[i] >= closeness[best] - o.margin
-        ]
+        chosen = [best] + [i for i in relevant[1:] if abs(i - best) == 1 or closeness[i] >= closeness[best] - o.margin]
         return sorted(chosen[: o.quoted])
 
 
