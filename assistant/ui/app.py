@@ -166,7 +166,7 @@ def build_app(bot: Assistant, warm: WarmUp | None = None) -> gr.Blocks:
         gr.Markdown(
             f"## {document.title if document else 'essay-assistant'}\n{byline}\n\n"
             "Answers come only from this essay, with numbered citations. "
-            "When the essay does not say, the assistant says so."
+            "When it finds nothing in the essay for a question, it says so."
         )
         status = gr.Markdown((lambda: warm.status) if warm else "Ready.", elem_id="model-status")
         with gr.Row(equal_height=False):
