@@ -148,8 +148,8 @@ RRF_K = 10  # rank fusion constant for a few dozen sentences
 
 def restates_question(text: str, question: str) -> bool:
     """True when the answer's words are all the question's: "X was held in X" says nothing."""
-    words = stems(text)
-    return len(words) >= 2 and words <= stems(question) and not _YES_NO.match(text)
+    words = stems(text)  # "He proposed it." for "When did he propose it?" too: one word, and the question's
+    return bool(words) and words <= stems(question) and not _YES_NO.match(text)
 
 
 def negations(text: str) -> int:
@@ -287,7 +287,7 @@ class MeaningVerifier:
         if o.on(Rule.INVENTED_DETAIL) and self._invents(content, essay):
             return Verdict(Action.DECLINE, (), fewest[1], (Reason.INVENTED, *fewest[0]))
         if o.on(Rule.QUOTE):
-            quoted = self._quotable(question, pointer, window, essay)
+            quoted = self._quotable(question, pointer, window, essay, cited)
             if quoted:
                 return Verdict(Action.QUOTE, tuple(essay[i] for i in quoted), fewest[1], fewest[0])
         return Verdict(Action.DROP, tuple(essay[i] for i in fewest[2]), fewest[1], fewest[0])
@@ -375,7 +375,12 @@ class MeaningVerifier:
         return bool(missing_names(claim, " ".join(s.text for s in essay)))
 
     def _quotable(
-        self, question: str, pointer: str, window: Sequence[int], essay: Sequence[EssaySentence]
+        self,
+        question: str,
+        pointer: str,
+        window: Sequence[int],
+        essay: Sequence[EssaySentence],
+        cited: Sequence[int] = (),
     ) -> list[int]:
         """The candidate sentences the claim points at (close in meaning) that are relevant to the question, at most
         ``quoted``, in essay order; not always neighbours (the answer shows each run of them as its own quotation)."""
@@ -389,7 +394,8 @@ class MeaningVerifier:
         relevant = [i for i in pointed if not self._relevance(question, (i,), essay)]
         if not relevant:
             return []
-        best = relevant[0]
+        # A sentence the model cited is its own pointer: the best of those leads, when one is relevant.
+        best = next((i for i in relevant if i in cited), relevant[0])
         chosen = [best] + [i for i in relevant[1:] if abs(i - best) == 1 or closeness[i] >= closeness[best] - o.margin]
         return sorted(chosen[: o.quoted])
 

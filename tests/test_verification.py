@@ -155,6 +155,11 @@ def test_sentences_about_something_else_are_neither_shown_nor_quoted(embeddings)
     assert v.action is Action.DROP and Reason.QUESTION_NAMES in v.reasons
 
 
+def test_a_sentence_that_only_restates_the_question_is_not_shown_as_an_answer(embeddings):
+    v = check(embeddings, "She announced it [1].", "When did the mayor announce it?", [at("Mayor")])
+    assert v.action is not Action.SHOW and Reason.RESTATES_QUESTION in v.reasons
+
+
 def test_no_content_and_no_essay_are_dropped(embeddings):
     assert check(embeddings, "[2].", "Who announced the bridge?", [1]).reasons == (Reason.NO_CONTENT,)
     verifier = MeaningVerifier(embeddings)
