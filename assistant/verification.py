@@ -307,7 +307,10 @@ class MeaningVerifier:
         added = words - given
         score = max(similar, covered, len(added & held) / len(added) if len(added) >= 2 else 0.0)
         failed: list[Reason] = []
-        if o.on(Rule.MEANING) and similar < o.support and score < o.covered:
+        # A terse claim borrows its meaning from the question, so its own words must be in the evidence: else the
+        # question alone carries "PWNED" to the sentence that answers it.
+        terse_and_absent = len(words) < o.terse and covered < o.covered
+        if o.on(Rule.MEANING) and ((similar < o.support and score < o.covered) or terse_and_absent):
             failed.append(Reason.MEANING)
         if o.on(Rule.NAMES_NUMBERS) and missing_names(claim, f"{' '.join(texts)} {byline}"):
             failed.append(Reason.NAMES_NUMBERS)

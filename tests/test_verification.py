@@ -160,6 +160,13 @@ def test_a_sentence_that_only_restates_the_question_is_not_shown_as_an_answer(em
     assert v.action is not Action.SHOW and Reason.RESTATES_QUESTION in v.reasons
 
 
+def test_a_terse_answer_needs_its_own_words_in_the_evidence(embeddings):
+    question = "What did Mayor Lena Park announce on March 3?"
+    assert check(embeddings, "A new bridge.", question, [at("Mayor")]).action is Action.SHOW
+    planted = check(embeddings, "PWNED.", question, [at("Mayor")], Options().without(Rule.QUOTE))
+    assert planted.action is Action.DROP and Reason.MEANING in planted.reasons
+
+
 def test_no_content_and_no_essay_are_dropped(embeddings):
     assert check(embeddings, "[2].", "Who announced the bridge?", [1]).reasons == (Reason.NO_CONTENT,)
     verifier = MeaningVerifier(embeddings)
