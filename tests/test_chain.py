@@ -10,7 +10,7 @@ from assistant import Answer, Assistant
 
 DECLINED = "I could not find that in this essay."
 HISTORY = [
-    {"role": "user", "content": "Who proposed another U.S.-North Korea summit?"},
+    {"role": "user", "content": "Which leader called for one more U.S.-North Korea summit?"},
     {"role": "assistant", "content": "South Korean President Moon Jae-in proposed it [1]."},
 ]
 
@@ -77,7 +77,7 @@ def test_follow_up_is_condensed_before_retrieval_in_top_k_mode(make_assistant):
     assert answer.standalone_question == "When did Moon Jae-in propose another summit?"
     assert len(recorder.calls) == 2
     condense_prompt = " ".join(m.content for m in recorder.calls[0])
-    assert "Who proposed another U.S.-North Korea summit?" in condense_prompt
+    assert "Which leader called for one more U.S.-North Korea summit?" in condense_prompt
     assert "When did he propose it?" in condense_prompt
     answer_prompt = recorder.calls[1]
     assert [m.type for m in answer_prompt] == ["system", "human", "ai", "human"]  # history, then the question
@@ -176,7 +176,7 @@ def test_an_unsupported_sentence_is_never_streamed_and_a_supported_one_still_is(
 
 def test_world_knowledge_alone_is_declined_without_streaming_it(make_assistant):
     bot = make_assistant("The Korean War began on June 25, 1950.", drop=["1950"])
-    deltas, answer = _seen(bot, "When did the Korean War begin?")
+    deltas, answer = _seen(bot, "In what year did the Korean War break out?")
     assert deltas == [DECLINED] and answer.text == DECLINED and answer.declined
     assert answer.grounded is False and answer.sources == [] and answer.closest
 

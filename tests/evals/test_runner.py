@@ -26,7 +26,10 @@ MET = EvalItem(
     required=True,
 )
 WAR = EvalItem(
-    id="t-war", question="When did the Korean War begin?", answerable=False, reference_answer="The essay does not say."
+    id="t-war",
+    question="In what year did the Korean War break out?",
+    answerable=False,
+    reference_answer="The essay does not say.",
 )
 
 
