@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from assistant.index.search import Passage
 from assistant.index.sentences import EssaySentence
-from assistant.text import cited_numbers, sentence_spans, strip_citations
+from assistant.index.text import cited_numbers, sentence_spans, strip_citations
 from assistant.verification import Action, Verifier
 
 log = logging.getLogger(__name__)

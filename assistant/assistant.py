@@ -65,7 +65,7 @@ class Assistant:
         else:
             embedding_name = getattr(embeddings, "name", None) or type(embeddings).__name__
         # An answering process never waits on another's lock: it answers from a snapshot; index() refuses to write.
-        self._store = open_store(self.settings, embeddings, embedding_name, snapshot_if_held=True)
+        self._store = open_store(self.settings.store_location, embeddings, embedding_name, snapshot_if_held=True)
         # The verifier's thresholds were measured on the bundled embedding, so a remote one is not asked per sentence.
         judge = embeddings if given or embedding_name == MiniLMEmbeddings.name else MiniLMEmbeddings()
         self._verifier = verifier or MeaningVerifier(judge)
@@ -111,7 +111,7 @@ class Assistant:
         if busy := self._store.read_only:  # a snapshot of a store another process holds: writing needs its lock
             raise StoreInUse(str(busy), busy.path, busy.holder)
         try:
-            return index_paths(self._store, self.settings, paths, rebuild=rebuild, progress=progress)
+            return index_paths(self._store, self.settings.limits, paths, rebuild=rebuild, progress=progress)
         finally:
             self._answers.clear()  # the key holds the corpus version too; this also frees the memory
 
@@ -119,7 +119,7 @@ class Assistant:
         """Build the default index on first use, so a new user can ask right away (in a snapshot, only in the copy)."""
         if self._store.count() == 0:
             log.info("the index is empty; indexing the bundled essay")
-            index_paths(self._store, self.settings, progress=False)
+            index_paths(self._store, self.settings.limits, progress=False)
 
     def search(self, query: str, k: int | None = None) -> list[Passage]:
         """Hybrid search (dense and keyword) over the index, best first."""

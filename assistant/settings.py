@@ -8,10 +8,15 @@ environment for settings.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from assistant.index.chroma import Location
+    from assistant.index.indexing import Limits
 
 APP_NAME = "essay-assistant"
 LOCAL_MODEL = "local"
@@ -156,6 +161,18 @@ class Settings(BaseSettings):
     @property
     def resolved_chroma_path(self) -> Path:
         return self.chroma_path or self.data_dir / "chroma"
+
+    @property
+    def store_location(self) -> Location:
+        from assistant.index.chroma import Location  # chromadb loads only when a store is opened
+
+        return Location(self.collection, self.resolved_chroma_path, self.chroma_host, self.chroma_port)
+
+    @property
+    def limits(self) -> Limits:
+        from assistant.index.indexing import Limits
+
+        return Limits(int(self.max_file_mb * 1024 * 1024), self.chunk_size, self.chunk_overlap)
 
 
 _PAGE_HEAD = """\

@@ -36,7 +36,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.index.search import reciprocal_rank_fusion
 from assistant.index.sentences import EssaySentence
-from assistant.text import is_negation, names_and_numbers, stems, strip_citations
+from assistant.index.text import is_negation, names_and_numbers, stems, strip_citations
 
 
 class Rule(StrEnum):

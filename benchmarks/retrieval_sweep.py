@@ -70,7 +70,7 @@ def main() -> None:
             size, overlap = (int(x) for x in spec.split(":"))
             with tempfile.TemporaryDirectory() as tmp:
                 settings = Settings(data_dir=Path(tmp), chunk_size=size, chunk_overlap=overlap)
-                store = ChunkStore(make_client(settings), "sweep", embeddings, emb_name)
+                store = ChunkStore(make_client(settings.store_location), "sweep", embeddings, emb_name)
                 chunks = split_document(doc, chunk_size=size, chunk_overlap=overlap)
                 store.sync_document(doc, chunks)
                 retriever = HybridRetriever(store)

@@ -5,33 +5,44 @@ Kept apart from ``store``, which is the generation logic on an open collection.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import chromadb
 from chromadb.api.shared_system_client import SharedSystemClient
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
+from filelock import FileLock, Timeout
 from langchain_core.embeddings import Embeddings
 
 from assistant.index.store import ChunkStore, StoreError, StoreInUse
-from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 _LOCK_NAME = ".essay-assistant.lock"
+_HOLDER_NAME = ".essay-assistant.pid"  # beside the lock: filelock truncates the lock file on every attempt
 _CORRUPT = (ChromaError, sqlite3.DatabaseError)  # what Chroma raises on garbage or truncated files
-_held_locks: dict[Path, int] = {}  # store directory -> open lock file descriptor, for this process's lifetime
+_held_locks: dict[Path, FileLock] = {}  # store directory -> its lock, held for this process's lifetime
 
 
-def make_client(settings: Settings) -> chromadb.ClientAPI:
+@dataclass(frozen=True)
+class Location:
+    """Where the store lives: a Chroma server when ``host`` is set, else the embedded directory ``path``."""
+
+    collection: str
+    path: Path
+    host: str | None = None
+    port: int = 8000
+
+
+def make_client(location: Location) -> chromadb.ClientAPI:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_host:
-        return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
-    path = settings.resolved_chroma_path.resolve()
+    if location.host:
+        return chromadb.HttpClient(host=location.host, port=location.port, settings=chroma_settings)
+    path = location.path.resolve()
     if not path.is_dir():
         forget_client(path)  # it vanished (deleted by hand?): a cached client would keep serving the deleted files
         path.mkdir(parents=True)
@@ -40,7 +51,7 @@ def make_client(settings: Settings) -> chromadb.ClientAPI:
 
 
 def open_store(
-    settings: Settings, embeddings: Embeddings, embedding_name: str, *, snapshot_if_held: bool = False
+    location: Location, embeddings: Embeddings, embedding_name: str, *, snapshot_if_held: bool = False
 ) -> ChunkStore:
     """Open the configured store; an embedded store that is corrupt is moved aside and started afresh.
 
@@ -51,19 +62,17 @@ def open_store(
     opened as a read-only snapshot (see ``snapshot``) instead of failing.
     """
     try:
-        return _open_checked(settings, embeddings, embedding_name)
+        return _open_checked(location, embeddings, embedding_name)
     except StoreInUse as busy:
         if not snapshot_if_held:
             raise
         from assistant.index.snapshot import open_snapshot
 
-        return open_snapshot(busy, settings, embeddings, embedding_name)
+        return open_snapshot(busy, location.collection, embeddings, embedding_name)
     except _CORRUPT as exc:
-        if settings.chroma_host:
-            raise StoreError(
-                f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} failed: {exc}"
-            ) from None
-        path = settings.resolved_chroma_path.resolve()
+        if location.host:
+            raise StoreError(f"the Chroma server at {location.host}:{location.port} failed: {exc}") from None
+        path = location.path.resolve()
         moved = _move_aside(path)
         log.error(
             "the index at %s is unreadable (%s: %s). Moved it to %s and starting a new index; "
@@ -74,15 +83,15 @@ def open_store(
             moved,
         )
     try:
-        return _open_checked(settings, embeddings, embedding_name)
+        return _open_checked(location, embeddings, embedding_name)
     except _CORRUPT as exc:
         raise StoreError(
             f"cannot create a new index at {path} either ({type(exc).__name__}: {exc}); check the disk"
         ) from None
 
 
-def _open_checked(settings: Settings, embeddings: Embeddings, embedding_name: str) -> ChunkStore:
-    store = ChunkStore(make_client(settings), settings.collection, embeddings, embedding_name)
+def _open_checked(location: Location, embeddings: Embeddings, embedding_name: str) -> ChunkStore:
+    store = ChunkStore(make_client(location), location.collection, embeddings, embedding_name)
     store.check()
     return store
 
@@ -90,9 +99,9 @@ def _open_checked(settings: Settings, embeddings: Embeddings, embedding_name: st
 def forget_client(path: Path) -> None:
     """Drop this process's handles on a store directory: Chroma caches one client per path, broken or not."""
     SharedSystemClient._identifier_to_system.pop(str(path), None)
-    fd = _held_locks.pop(path, None)
-    if fd is not None:
-        os.close(fd)
+    lock = _held_locks.pop(path, None)
+    if lock is not None:
+        lock.release(force=True)
 
 
 def _move_aside(path: Path) -> Path:
@@ -115,12 +124,14 @@ def _lock_store(path: Path) -> None:
     """
     if path in _held_locks:
         return
-    fd = os.open(path / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    lock = FileLock(path / _LOCK_NAME, timeout=0, thread_local=False)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
-        os.close(fd)
+        lock.acquire()
+    except Timeout:
+        try:
+            holder = (path / _HOLDER_NAME).read_text(errors="replace").strip()[:32] or "another process"
+        except OSError:
+            holder = "another process"
         raise StoreInUse(
             f"the embedded store {path} is in use by process {holder}. Embedded Chroma serves one process; "
             f"stop that process, or run a Chroma server (chroma run --path {path} --host 127.0.0.1 --port 8000) "
@@ -128,6 +139,5 @@ def _lock_store(path: Path) -> None:
             path,
             holder,
         ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
-    _held_locks[path] = fd
+    (path / _HOLDER_NAME).write_text(str(os.getpid()))
+    _held_locks[path] = lock

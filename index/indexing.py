@@ -11,9 +11,17 @@ from tqdm import tqdm
 from assistant.index.chunking import split_document
 from assistant.index.documents import SUPPORTED_SUFFIXES, DocumentError, default_essay_path, load_document
 from assistant.index.store import ChunkStore, SyncResult
-from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How documents are read and cut: the largest file taken, and the chunks' target length and overlap."""
+
+    max_bytes: int
+    chunk_size: int
+    chunk_overlap: int
 
 
 @dataclass
@@ -41,7 +49,7 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 
 def index_paths(
     store: ChunkStore,
-    settings: Settings,
+    limits: Limits,
     paths: list[Path] | None = None,
     *,
     rebuild: bool = False,
@@ -59,7 +67,7 @@ def index_paths(
     documents = []
     for path in tqdm(files, desc="Reading", unit="file", disable=not progress or len(files) < 2):
         try:
-            doc = load_document(path, max_bytes=int(settings.max_file_mb * 1024 * 1024))
+            doc = load_document(path, max_bytes=limits.max_bytes)
         except DocumentError as exc:
             report.skipped[str(path)] = str(exc)
             log.warning("skipped %s", exc)
@@ -68,9 +76,7 @@ def index_paths(
             report.skipped[str(path)] = f"{path}: same document id {doc.id!r} as {seen[doc.id]}; rename one of them"
             continue
         seen[doc.id] = path
-        documents.append(
-            (doc, split_document(doc, chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap))
-        )
+        documents.append((doc, split_document(doc, chunk_size=limits.chunk_size, chunk_overlap=limits.chunk_overlap)))
     report.synced, report.removed = store.sync(documents, drop_others=rebuild and bool(seen), progress=progress)
     for result in report.synced:
         log.info(

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from assistant.text import tokenize
+from assistant.index.text import tokenize
 
 if TYPE_CHECKING:  # a CLI that only talks to a server imports no Chroma, BM25 or numpy
     import bm25s

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from assistant.text import sentence_spans, tokenize
+from assistant.index.text import sentence_spans, tokenize
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,6 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.index.chroma import forget_client
 from assistant.index.store import ChunkStore, StoreError, StoreInUse
-from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ _DB = "chroma.sqlite3"
 ATTEMPTS = 3
 
 
-def open_snapshot(busy: StoreInUse, settings: Settings, embeddings: Embeddings, embedding_name: str) -> ChunkStore:
+def open_snapshot(busy: StoreInUse, collection: str, embeddings: Embeddings, embedding_name: str) -> ChunkStore:
     """A ``ChunkStore`` on a private, checked copy of the held store; it refuses to index (``read_only``)."""
     last: Exception | None = None
     for attempt in range(ATTEMPTS):
@@ -50,7 +49,7 @@ def open_snapshot(busy: StoreInUse, settings: Settings, embeddings: Embeddings, 
         try:
             copy_files(busy.path, target)
             client = chromadb.PersistentClient(path=str(target), settings=ChromaSettings(anonymized_telemetry=False))
-            store = ChunkStore(client, settings.collection, embeddings, embedding_name)
+            store = ChunkStore(client, collection, embeddings, embedding_name)
             verify(store)
         except StoreError:
             _remove(target)

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.text import cited_numbers, stems
+from assistant.index.text import cited_numbers, stems
 
 
 @pytest.mark.parametrize(

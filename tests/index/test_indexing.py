@@ -81,7 +81,7 @@ def test_collection_uses_cosine_space(settings, embeddings):
 
     bot = Assistant(settings, embeddings=embeddings)
     active = bot.store.generation().rpartition(":")[0]  # the generation's name, then a colon and a change counter
-    config = make_client(settings).get_collection(active, embedding_function=None).configuration
+    config = make_client(settings.store_location).get_collection(active, embedding_function=None).configuration
     assert config["hnsw"]["space"] == "cosine"
 
 
@@ -101,7 +101,7 @@ def test_a_second_process_cannot_write_to_the_embedded_store_and_gets_a_clear_er
             from pathlib import Path
             from assistant import Settings
             from assistant.index.chroma import make_client
-            make_client(Settings(data_dir=Path({str(settings.data_dir)!r})))
+            make_client(Settings(data_dir=Path({str(settings.data_dir)!r})).store_location)
             print("holding", flush=True)
             time.sleep(60)
         """),

@@ -2,7 +2,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.index.search import HybridRetriever, reciprocal_rank_fusion
-from assistant.text import tokenize
+from assistant.index.text import tokenize
 
 
 def test_rrf_rewards_agreement():

@@ -15,7 +15,7 @@ from assistant.index.chroma import make_client
 
 def _collections(bot: Assistant) -> list[str]:
     """Every collection in the bot's store, through this process's client on it (Chroma caches one per path)."""
-    return sorted(c.name for c in make_client(bot.settings).list_collections())
+    return sorted(c.name for c in make_client(bot.settings.store_location).list_collections())
 
 
 def _active(bot: Assistant) -> str:
@@ -136,7 +136,7 @@ def test_a_generation_abandoned_by_a_killed_run_is_removed_by_the_next_run(setti
     bot.index(progress=False)
     count = bot.chunk_count
     # What a run killed before its switch leaves behind: a generation, named as the store names them, never pointed at.
-    abandoned = make_client(settings).create_collection(
+    abandoned = make_client(settings.store_location).create_collection(
         f"{settings.collection}-g{uuid.uuid4().hex[:12]}",
         metadata={"embedding": embeddings.name},
         configuration={"hnsw": {"space": "cosine"}},
@@ -152,7 +152,7 @@ def test_a_generation_abandoned_by_a_killed_run_is_removed_by_the_next_run(setti
 
 
 def test_a_store_from_before_generations_is_adopted(settings, embeddings):
-    legacy = make_client(settings).create_collection(
+    legacy = make_client(settings.store_location).create_collection(
         "essays",
         metadata={"embedding": embeddings.name},
         configuration={"hnsw": {"space": "cosine"}},
@@ -180,7 +180,7 @@ def test_a_reader_follows_a_switch_made_by_another_writer(settings, embeddings, 
 
     writer = Assistant(settings, embeddings=embeddings)
     writer.index(progress=False)
-    reader = ChunkStore(make_client(settings), settings.collection, embeddings, embeddings.name)
+    reader = ChunkStore(make_client(settings.store_location), settings.collection, embeddings, embeddings.name)
     retriever = HybridRetriever(reader)
     assert {c.doc_id for c in retriever.chunks} == {"another-us-north-korea-summit"}
 
@@ -213,7 +213,7 @@ def test_damaged_vector_index_files_are_detected_on_open(settings, embeddings, t
 def test_an_index_deleted_by_hand_is_started_afresh(settings, embeddings, caplog):
     bot = Assistant(settings, embeddings=embeddings)
     bot.index(progress=False)
-    make_client(settings).delete_collection(_active(bot))
+    make_client(settings.store_location).delete_collection(_active(bot))
     with caplog.at_level(logging.WARNING, logger="assistant.index.store"):
         again = Assistant(settings, embeddings=embeddings)
     assert "is gone" in caplog.text and again.chunk_count == 0
@@ -225,7 +225,7 @@ def test_a_generation_another_process_is_building_is_left_alone(settings, embedd
     """Two servers indexing one Chroma server at once: one's clean-up must not delete the other's build in progress."""
     bot = Assistant(settings, embeddings=embeddings)
     bot.index(progress=False)
-    building = make_client(settings).create_collection(
+    building = make_client(settings.store_location).create_collection(
         f"{settings.collection}-g{uuid.uuid4().hex[:12]}",
         metadata={"embedding": embeddings.name, "created": time.time()},
         configuration={"hnsw": {"space": "cosine"}},

@@ -78,5 +78,5 @@ def test_kill_9_while_indexing_a_big_corpus_keeps_the_old_index(tmp_path):
     passages = bot.search("Where have Trump and Kim met?", 4)
     assert any("Singapore" in p.text for p in passages)
     assert bot.store.dense_search("the Demilitarized Zone", 3)
-    names = [c.name for c in make_client(settings).list_collections()]
+    names = [c.name for c in make_client(settings.store_location).list_collections()]
     assert len(names) == 3, f"pointer, active index and the abandoned half-built one: {names}"
