@@ -1,7 +1,7 @@
 """Split a document into overlapping passages that know where they came from.
 
 LangChain's recursive splitter cuts at paragraphs first, then lines, then
-sentence ends, then words; with ``keep_separator`` every chunk is a verbatim
+sentence ends (found by ``text.SENTENCE_END``), then words; with ``keep_separator`` every chunk is a verbatim
 substring, so its offsets can be recovered exactly and a citation can point
 at a precise span of ``Document.text``.
 """
@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from assistant.index.documents import Document
+from assistant.index.text import SENTENCE_END
 
-# Paragraph, line, sentence end (also after a closing quote), word.
-_SEPARATORS = ["\n\n", "\n", r"(?<=[.!?…][”\"’)])\s+|(?<=[.!?…])\s+", r"\s+"]
+# Paragraph, line, sentence end (the one splitter the prompt's numbered sentences and the verifier use), word.
+_SEPARATORS = ["\n\n", "\n", SENTENCE_END.pattern, r"\s+"]
 
 
 @dataclass(frozen=True)

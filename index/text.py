@@ -20,7 +20,7 @@ _STOPWORDS = frozenset(
 )
 # A sentence ends at . ! or ? (plus closing quotes and any citations right after) before
 # whitespace and a capital, or at the end. Initials are not ends: "U.S.", "U. S.", "Harry J. Kazianis".
-_END = re.compile(
+SENTENCE_END = re.compile(
     r"(?<![A-Z]\.[A-Z])(?<!\s[A-Z])(?<!^[A-Z])[.!?][\"”’)]*(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s+[A-Z\"“(]|\s*$)|\n"
 )
 _NAME_OR_NUMBER = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][\w’'-]*|\$?\d[\d.,]*")
@@ -59,7 +59,7 @@ def is_negation(word: str) -> bool:
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence; ``end`` points just past its terminal punctuation."""
     spans, start = [], 0
-    for match in _END.finditer(text):
+    for match in SENTENCE_END.finditer(text):
         end = match.start() if match.group() == "\n" else match.end()
         if text[start:end].strip():
             spans.append((start, end))
