@@ -8,22 +8,18 @@ spacing, a trailing question mark). Only a question without history is
 cached, and only the finished ``Answer`` that ``stream`` yielded last,
 after every check, so a hit is exactly what the first asker received.
 
-``cached_stream`` and ``cached_astream`` wrap ``Assistant.stream`` and
-``astream``: a hit yields the answer's text and then the ``Answer``; a miss
-runs the wrapped method and stores its final ``Answer`` if the stream ran
-to the end. The cache is in memory, per process, bounded (LRU).
+A ``Turn`` (``turn.py``) looks its question up here and stores its answer
+once the stream ran to the end. The cache is in memory, per process,
+bounded (LRU).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
-from contextlib import aclosing, closing
 from typing import Any
 
 from assistant.answer import Answer
@@ -87,48 +83,3 @@ class AnswerCache:
 
     def __len__(self) -> int:
         return len(self._items)
-
-
-def _replay(answer: Answer) -> list[str | Answer]:
-    return [answer.text, answer] if answer.text else [answer]
-
-
-def cached_stream(
-    method: Callable[..., Generator[str | Answer, None, None]],
-) -> Callable[..., Iterator[str | Answer]]:
-    @functools.wraps(method)
-    def wrapper(self, question, history=None):
-        key = self._answer_key(question, history)
-        hit = self._answers.get(key) if key else None
-        if hit is not None:
-            yield from _replay(hit)
-            return
-        last = None
-        with closing(method(self, question, history)) as events:  # closing the wrapper closes the model's stream now
-            for last in events:
-                yield last
-        if key and isinstance(last, Answer):
-            self._answers.put(key, last)
-
-    return wrapper
-
-
-def cached_astream(
-    method: Callable[..., AsyncGenerator[str | Answer, None]],
-) -> Callable[..., AsyncIterator[str | Answer]]:
-    @functools.wraps(method)
-    async def wrapper(self, question, history=None):
-        key = self._answer_key(question, history)
-        hit = self._answers.get(key) if key else None
-        if hit is not None:
-            for event in _replay(hit):
-                yield event
-            return
-        last = None
-        async with aclosing(method(self, question, history)) as events:
-            async for last in events:
-                yield last
-        if key and isinstance(last, Answer):
-            self._answers.put(key, last)
-
-    return wrapper

@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
-from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnablePassthrough
 
 from assistant.answer import CLOSEST, Answer, AnswerCheck
-from assistant.answer_cache import KEY_SETTINGS, AnswerCache, cached_astream, cached_stream
+from assistant.answer_cache import KEY_SETTINGS, AnswerCache
 from assistant.chain import Chain, build_chain
 from assistant.index.chroma import open_store
 from assistant.index.chunking import Chunk
@@ -29,9 +28,17 @@ from assistant.index.indexing import IndexReport, index_paths
 from assistant.index.search import HybridRetriever, Passage
 from assistant.index.store import ChunkStore, StoreInUse
 from assistant.inputs import clean_question, normalise_history
-from assistant.models.chat import describe_refused, describe_unreachable, make_chat_model, refused, unreachable
+from assistant.models.chat import (
+    KeepsPrefix,
+    describe_refused,
+    describe_unreachable,
+    make_chat_model,
+    refused,
+    unreachable,
+)
 from assistant.prompts import Prompts
 from assistant.settings import Settings
+from assistant.turn import Turn
 from assistant.verification import MeaningVerifier, Verifier
 
 if TYPE_CHECKING:
@@ -182,7 +189,9 @@ class Assistant:
 
         def verified(inputs: Iterator[dict]) -> Iterator[str]:
             for prepared in inputs:
-                yield from (e for e in self._answer(parts, prepared) if isinstance(e, str))
+                turn = Turn(prepared).start(self._check(prepared))
+                yield from self._generate(turn, parts, prepared)
+                yield from (e for e in turn.finish() if isinstance(e, str))
 
         answer = RunnableGenerator(verified)
         return (parts.prepare | RunnablePassthrough.assign(answer=answer)).with_config(run_name="essay_assistant")
@@ -196,7 +205,7 @@ class Assistant:
         """The messages the chat model receives for ``question``: condensed, retrieved and filled in, unverified."""
         parts = self._parts()
         prepared = parts.prepare.invoke(self._inputs(question, history))
-        return self._keep_prefix(prepared, parts.prompt.invoke(prepared))
+        return self._messages(parts, prepared)
 
     def _parts(self) -> Chain:
         with self._chain_lock:  # a UI warms up in the background while the first request may arrive
@@ -217,7 +226,6 @@ class Assistant:
         assert isinstance(answer, Answer)  # a stream always ends with its Answer
         return answer
 
-    @cached_stream
     def stream(self, question: str, history: list[dict] | None = None) -> Generator[str | Answer, None, None]:
         """Yield the answer's verified text sentence by sentence, then the finished ``Answer``.
 
@@ -226,27 +234,27 @@ class Assistant:
         ``Answer.text``. When the opening sentences fail, generation stops
         and the answer is the decline, with the closest passages.
         """
-        inputs = self._inputs(question, history)  # bad input fails before a model is loaded
-        parts = self._parts()
-        with self._remote_errors():
-            prepared = parts.prepare.invoke(inputs)
-        yield from self._answer(parts, prepared)
+        turn = self._begin(question, history)  # bad input fails before a model is loaded
+        if turn.hit is None:
+            parts = self._parts()
+            with self._remote_errors():
+                prepared = parts.prepare.invoke(turn.inputs)
+            yield from self._generate(turn.start(self._check(prepared)), parts, prepared)
+        yield from turn.finish()
+        turn.keep()
 
-    def _answer(self, parts: Chain, prepared: dict) -> Iterator[str | Answer]:
-        check = self._check(prepared)
+    def _generate(self, turn: Turn, parts: Chain, prepared: dict) -> Iterator[str]:
         with self._remote_errors():
-            tokens = parts.llm.stream(self._keep_prefix(prepared, parts.prompt.invoke(prepared)))
+            tokens = parts.llm.stream(self._messages(parts, prepared))
             try:
                 for chunk in tokens:
-                    yield from check.feed(chunk.text)
-                    if check.stopped:
+                    yield from turn.feed(chunk.text)
+                    if turn.stopped:
                         break
             finally:
                 # Ends generation: a stop button, or opening sentences that failed. Runnable.stream is a
                 # generator, typed as an Iterator.
                 tokens.close()  # type: ignore[attr-defined]
-        yield from check.finish()
-        yield check.answer()
 
     async def aask(self, question: str, history: list[dict] | None = None) -> Answer:
         answer = None
@@ -255,26 +263,36 @@ class Assistant:
         assert isinstance(answer, Answer)  # a stream always ends with its Answer
         return answer
 
-    @cached_astream
     async def astream(self, question: str, history: list[dict] | None = None) -> AsyncGenerator[str | Answer, None]:
+        """``stream`` for an event loop: the same turn, with the model awaited and the checks on a thread."""
+        turn = self._begin(question, history)
+        if turn.hit is None:
+            parts = self._parts()
+            with self._remote_errors():
+                prepared = await parts.prepare.ainvoke(turn.inputs)
+                turn.start(await asyncio.to_thread(self._check, prepared))
+                tokens = parts.llm.astream(await asyncio.to_thread(self._messages, parts, prepared))
+                try:
+                    async for chunk in tokens:
+                        for shown in await asyncio.to_thread(turn.feed, chunk.text):
+                            yield shown
+                        if turn.stopped:
+                            break
+                finally:
+                    await tokens.aclose()  # type: ignore[attr-defined]  # an async generator, typed as AsyncIterator
+        for event in await asyncio.to_thread(turn.finish):
+            yield event
+        turn.keep()
+
+    def _begin(self, question: object, history: object) -> Turn:
+        """A turn for the question, answered from the cache when a first-turn question was answered before."""
         inputs = self._inputs(question, history)
-        parts = self._parts()
-        with self._remote_errors():
-            prepared = await parts.prepare.ainvoke(inputs)
-            messages = await asyncio.to_thread(self._keep_prefix, prepared, await parts.prompt.ainvoke(prepared))
-            check = await asyncio.to_thread(self._check, prepared)
-            tokens = parts.llm.astream(messages)
-            try:
-                async for chunk in tokens:
-                    for shown in await asyncio.to_thread(check.feed, chunk.text):
-                        yield shown
-                    if check.stopped:
-                        break
-            finally:
-                await tokens.aclose()  # type: ignore[attr-defined]  # an async generator, typed as AsyncIterator
-        for shown in await asyncio.to_thread(check.finish):
-            yield shown
-        yield await asyncio.to_thread(check.answer)
+        if inputs["history"] or not self._answers.size:
+            return Turn(inputs)
+        self.ensure_index()  # the first question builds the index: key on the corpus it is answered from
+        context = self.settings.model_dump(mode="json", include=set(KEY_SETTINGS))
+        context["prompts"] = repr(self._prompts)
+        return Turn(inputs, self._answers, self._answers.key(inputs["question"], self._store.generation(), context))
 
     def _check(self, prepared: dict) -> AnswerCheck:
         return AnswerCheck(
@@ -289,21 +307,11 @@ class Assistant:
             closest=lambda: self.search(prepared["standalone"], CLOSEST),
         )
 
-    def _answer_key(self, question: object, history: object) -> str | None:
-        """The answer cache's key for a first-turn question; None when it must not be cached."""
-        if self._answers.size <= 0 or history or not isinstance(question, str):
-            return None
-        self.ensure_index()  # the first question builds the index: key on the corpus it is answered from
-        context = self.settings.model_dump(mode="json", include=set(KEY_SETTINGS))
-        context["prompts"] = repr(self._prompts)
-        return self._answers.key(question, self._store.generation(), context)
-
-    def _keep_prefix(self, prepared: dict, prompt: PromptValue) -> list[BaseMessage]:
-        """With the whole corpus in the system prompt, have a local model load or save that prefix's KV state."""
-        messages = prompt.to_messages()
-        cache_prefix = getattr(self._llm, "cache_prefix", None)  # only the in-process llama.cpp model has one
-        if prepared["whole_corpus"] and cache_prefix:
-            source = cache_prefix(list(takewhile(lambda m: m.type == "system", messages)))
+    def _messages(self, parts: Chain, prepared: dict) -> list[BaseMessage]:
+        """The answer prompt; with the whole corpus in it, a model that keeps prefixes loads or saves its KV state."""
+        messages = parts.prompt.invoke(prepared).to_messages()
+        if prepared["whole_corpus"] and isinstance(parts.llm, KeepsPrefix):
+            source = parts.llm.cache_prefix(list(takewhile(lambda m: m.type == "system", messages)))
             log.debug("prompt prefix from %s", source)
         return messages
 

@@ -22,7 +22,13 @@ LAYERS = [
     ["assistant.chain"],
     ["assistant.verification"],
     ["assistant.answer"],
-    ["assistant.answer_cache", "assistant.assistant", "assistant.remote.client", "assistant.remote.address"],
+    [
+        "assistant.answer_cache",
+        "assistant.turn",
+        "assistant.assistant",
+        "assistant.remote.client",
+        "assistant.remote.address",
+    ],
     ["assistant.evals"],
     ["assistant.remote", "assistant.ui", "assistant.cli", "assistant.__main__", "assistant"],
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
 from langchain_core.language_models import BaseChatModel
@@ -90,6 +90,13 @@ def is_local(settings: Settings) -> bool:
 
 
 OPENAI_ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+
+
+@runtime_checkable
+class KeepsPrefix(Protocol):
+    """A chat model that can keep a prompt prefix's KV state, so a repeated essay prompt is not read again."""
+
+    def cache_prefix(self, messages: list[BaseMessage]) -> str: ...
 
 
 class LocalChatModel(ChatOpenAI):
