@@ -71,6 +71,11 @@ class Answer:
     quoted: int = 0  # model sentences replaced by the essay sentences they cite, marked as the essay's words
     declined: bool = False  # nothing in the essay was found for the question (or it was off topic)
 
+    @property
+    def shown_sources(self) -> list[Source]:
+        """What a reader sees beside the text, in every way in: the cited passages, or for a decline the closest."""
+        return self.sources or self.closest
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -121,6 +126,7 @@ class AnswerCheck:
         sentences: Sequence[EssaySentence],
         declined: str,
         off_topic: str,
+        quoted: str,
         asked_before: Sequence[str] = (),
         closest: Callable[[], list[Passage]] = list,
     ) -> None:
@@ -131,6 +137,7 @@ class AnswerCheck:
         self._context = context
         self._declined = declined
         self._off_topic = off_topic
+        self._quotation = quoted
         self._closest = closest
         self._essay = sentences  # numbered from 1 as the model read them
         self._quoted: set[EssaySentence] = set()
@@ -213,7 +220,7 @@ class AnswerCheck:
                 f"“{' '.join(' '.join(s.text.split()) for s in run)}” [{self._cite(run)}]"
                 for run in self._runs(verdict.evidence)
             ]
-            return "The essay says: " + " ".join(quotes)
+            return self._quotation.format(quotes=" ".join(quotes))
         self._quoted |= set(verdict.evidence)
         return _with_marker(sentence, self._cite(verdict.evidence))
 

@@ -303,6 +303,7 @@ class Assistant:
             sentences=prepared["sentences"],
             declined=self._prompts.declined,
             off_topic=self._prompts.off_topic,
+            quoted=self._prompts.quoted,
             asked_before=tuple(m.text for m in prepared["history"] if m.type == "human"),
             closest=lambda: self.search(prepared["standalone"], CLOSEST),
         )

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from assistant.settings import Settings
-from assistant.ui.rendering import passages_to_show
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
@@ -194,7 +193,7 @@ def _print_streamed(bot, question: str, history: list[dict] | None = None) -> An
         sys.stdout.write("\n")
         if event.closest:
             sys.stdout.write("Closest passages:\n")
-        for s in passages_to_show(event):
+        for s in event.shown_sources:
             quote = textwrap.shorten(s.cited_text or s.text, 160, placeholder=" ...")
             sys.stdout.write(f"  [{s.citation}] {s.doc_id}:{s.cited_start}-{s.cited_end}  {quote}\n")
         return event

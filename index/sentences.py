@@ -18,18 +18,16 @@ from assistant.index.text import sentence_spans, tokenize
 class EssaySentence:
     """One sentence of an indexed document; ``start``/``end`` index the document's cleaned text.
 
-    The byline (author, role, publisher) is an essay sentence too, with an
-    empty span, so "Who wrote it?" has something to cite.
+    The byline (author, role, publisher) is an essay sentence too, so "Who
+    wrote it?" has something to cite; it is built from metadata, so it says
+    so (``is_byline``) and its span is empty.
     """
 
     doc_id: str
     start: int
     end: int
     text: str
-
-    @property
-    def is_byline(self) -> bool:
-        return self.start == self.end
+    is_byline: bool = False
 
 
 def byline(metadata: Mapping) -> str:
@@ -57,7 +55,7 @@ def essay_sentences(chunks: Sequence, bylines: Mapping[str, str] | None = None) 
     out: list[EssaySentence] = []
     for doc_id, chars in covered.items():
         if bylines and bylines.get(doc_id):
-            out.append(EssaySentence(doc_id, 0, 0, bylines[doc_id]))
+            out.append(EssaySentence(doc_id, 0, 0, bylines[doc_id], is_byline=True))
         for run_start, run in _runs(chars):
             for a, b in sentence_spans(run):
                 text = run[a:b].strip()

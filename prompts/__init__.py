@@ -24,6 +24,7 @@ class Prompts:
     condense: ChatPromptTemplate
     declined: str  # what the user sees when the essay does not support an answer
     off_topic: str  # what the user sees when the question is not about the essay
+    quoted: str  # the essay's own words shown for a paraphrase that could not be confirmed; fills {quotes}
 
     @classmethod
     def load(cls, directory: Path | None = None) -> Prompts:
@@ -45,4 +46,5 @@ class Prompts:
             condense=condense,
             declined=read_prompt("declined", directory),
             off_topic=read_prompt("off_topic", directory),
+            quoted=read_prompt("quoted", directory),
         )

@@ -22,7 +22,9 @@ LINES = [
     "Many residents still cross the river by ferry every morning.",
 ]
 TEXT = " ".join(LINES)
-BYLINE = EssaySentence("bridges", 0, 0, 'The essay "Bridges and Budgets" was written by its author Ana Ruiz.')
+BYLINE = EssaySentence(
+    "bridges", 0, 0, 'The essay "Bridges and Budgets" was written by its author Ana Ruiz.', is_byline=True
+)
 ESSAY = [BYLINE] + [EssaySentence("bridges", TEXT.index(s), TEXT.index(s) + len(s), s) for s in LINES]
 
 

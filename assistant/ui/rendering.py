@@ -38,15 +38,10 @@ def cited_span(source: Source) -> tuple[int, int]:
     return (a, b) if 0 <= a < b <= len(source.text) else (0, 0)
 
 
-def passages_to_show(answer: Answer) -> list[Source]:
-    """The cited passages, or for a decline the closest ones."""
-    return answer.sources or answer.closest
-
-
 def sources_markdown(answer: Answer) -> str:
     """Each passage with its number, the cited sentence in bold inside it."""
     parts = []
-    for s in passages_to_show(answer):
+    for s in answer.shown_sources:
         a, b = cited_span(s)
         link = f'<a href="#cite-{s.citation}" class="cite-link">[{s.citation}]</a>'
         if a == b and s.cited_text:  # the byline: not a span of the text
