@@ -26,14 +26,13 @@ from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, R
 
 from assistant.index.search import HybridRetriever, Passage
 from assistant.index.sentences import EssaySentence, byline, essay_sentences, numbered
+from assistant.models.chat import count_tokens
 from assistant.prompts import Prompts
 from assistant.settings import Settings
 
-CHARS_PER_TOKEN = 4  # a conservative average for English prose with these tokenizers
 
-
-def corpus_fits(retriever: HybridRetriever, settings: Settings) -> bool:
-    return sum(len(c.text) for c in retriever.chunks) <= settings.context_budget * CHARS_PER_TOKEN
+def corpus_fits(llm: BaseChatModel, retriever: HybridRetriever, settings: Settings) -> bool:
+    return count_tokens(llm, "\n".join(c.text for c in retriever.chunks)) <= settings.context_budget
 
 
 def select_context(retriever: HybridRetriever, query: str, settings: Settings, whole_corpus: bool) -> list[Passage]:
@@ -44,19 +43,16 @@ def select_context(retriever: HybridRetriever, query: str, settings: Settings, w
     return retriever.search(query, settings.k)
 
 
-PROMPT_OVERHEAD_CHARS = 2000  # the prompt files and chat-template tokens, rounded up
+PROMPT_OVERHEAD_TOKENS = 600  # the prompt files' own words and the chat template's tokens, rounded up
 
 
-def fit_history(history: list[BaseMessage], settings: Settings, fixed_chars: int) -> list[BaseMessage]:
-    """Drop the oldest turns until the prompt and the longest answer fit the model's context window.
-
-    Characters stand in for tokens at a conservative 3 per token, so a long
-    conversation is trimmed rather than failing with a context overflow.
-    """
-    budget = (settings.n_ctx - settings.max_answer_tokens) * 3 - fixed_chars
+def fit_history(llm: BaseChatModel, history: list[BaseMessage], settings: Settings, fixed: int) -> list[BaseMessage]:
+    """Drop the oldest turns until the prompt (``fixed`` tokens without them) and the longest answer fit the
+    model's context window, so a long conversation is trimmed rather than failing with a context overflow."""
+    budget = settings.n_ctx - settings.max_answer_tokens - fixed
     kept: list[BaseMessage] = []
     for message in reversed(history):
-        budget -= len(message.text)
+        budget -= count_tokens(llm, message.text)
         if budget < 0:
             break
         kept.append(message)
@@ -132,17 +128,17 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
 
     def answer_inputs(x: dict) -> dict:
         sentences = format_sentences(x["sentences"], x["context"])
-        fixed = len(sentences) + len(x["question"]) + PROMPT_OVERHEAD_CHARS
+        fixed = count_tokens(llm, f"{sentences}\n{x['question']}") + PROMPT_OVERHEAD_TOKENS
         return {
             "documents": describe_documents(x["context"]),
             "sentences": sentences,
-            "history": fit_history(x["history"], settings, fixed),
+            "history": fit_history(llm, x["history"], settings, fixed),
             "question": x["question"],
         }
 
     prompt = RunnableLambda(answer_inputs) | prompts.answer
     prepare = (
-        RunnablePassthrough.assign(whole_corpus=lambda _: corpus_fits(retriever, settings))
+        RunnablePassthrough.assign(whole_corpus=lambda _: corpus_fits(llm, retriever, settings))
         .assign(standalone=standalone)
         .assign(standalone=lambda x: x["standalone"] or x["question"])  # an empty rewrite falls back
         .assign(context=lambda x: select_context(retriever, x["standalone"], settings, x["whole_corpus"]))

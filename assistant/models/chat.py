@@ -107,11 +107,22 @@ class LocalChatModel(ChatOpenAI):
 
     _engine: LocalEngine = PrivateAttr()
 
+    def get_num_tokens(self, text: str) -> int:
+        return self._engine.count_tokens(text)
+
     def cache_prefix(self, messages: list[BaseMessage]) -> str:
         """Load these leading messages' KV state into every slot; returns memory, disk or computed."""
         return self._engine.cache_prefix(
             [{"role": OPENAI_ROLES.get(m.type, "user"), "content": m.text} for m in messages]
         )
+
+
+def count_tokens(llm: object, text: str) -> int:
+    """The bundled model's own count; for any other, a conservative 3 characters a token (their tokenizers are
+    a download away, and this only decides what fits the context)."""
+    if isinstance(llm, LocalChatModel):
+        return llm.get_num_tokens(text)
+    return -(-len(text) // 3)
 
 
 def openai_compatible_kwargs(settings: Settings) -> dict[str, Any]:

@@ -22,6 +22,7 @@ process restores the file straight away (see ``prompt_cache``).
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import secrets
@@ -141,6 +142,11 @@ class LocalEngine:
                     log.warning("slot %d could not restore the prompt prefix; it will read it itself", slot)
             self._prefix = key
             return source
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019  (one engine per process: the cache lives as long as it)
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` by the model's own tokenizer (llama.cpp's /tokenize)."""
+        return len(self._post("/tokenize", {"content": text})["tokens"])
 
     def _read_prefix(self, messages: list[dict]) -> None:
         body = {
