@@ -74,6 +74,38 @@ _LOCAL_HELP = "answer in this process even when a server is running (loads the m
 _NEUTRAL_SETTINGS = {"data_dir"}
 
 
+_HELP = {  # command: (its line in --help, its description)
+    "index": (
+        "index the bundled essay or your own .txt/.md files",
+        "Index files (or folders of .txt/.md files). Without paths, index the bundled essay. "
+        "Running it again is safe: unchanged chunks are kept, changed documents are replaced.",
+    ),
+    "ask": (
+        "answer one question",
+        "Answer one question and exit. " + _SERVER_NOTE,
+    ),
+    "chat": (
+        "chat in the terminal, with follow-up questions",
+        "A terminal chat that streams answers and remembers the conversation. "
+        "Type /clear to forget it, /exit or Ctrl-D to leave. " + _SERVER_NOTE,
+    ),
+    "eval": (
+        "score answers against the reference Q&A",
+        "Run the reference Q&A through the assistant (on a fresh temporary index of the "
+        "bundled essay), print a summary and write JSON and Markdown reports.",
+    ),
+    "feedback": (
+        "turn liked answers from the UI into eval cases",
+        "Read DATA_DIR/feedback.jsonl (thumbs from the web UI) and print liked answers "
+        "as eval items (JSONL) to review and append to evals/data/qa.jsonl.",
+    ),
+    "serve": (
+        "open the web UI (the default for `python -m assistant`)",
+        "Serve the chat UI and its /chat API. Binds to 127.0.0.1 unless --host says otherwise.",
+    ),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _settings_parser()
     parser = argparse.ArgumentParser(
@@ -83,39 +115,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser(
-        "index",
-        parents=[common],
-        help="index the bundled essay or your own .txt/.md files",
-        description="Index files (or folders of .txt/.md files). Without paths, index the bundled essay. "
-        "Running it again is safe: unchanged chunks are kept, changed documents are replaced.",
-    )
+    commands = {
+        name: sub.add_parser(name, parents=[common], help=line, description=description)
+        for name, (line, description) in _HELP.items()
+    }
+
+    p = commands["index"]
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     p.add_argument("--rebuild", action="store_true", help="also remove documents that are not in PATHs")
 
-    p = sub.add_parser(
-        "ask", parents=[common], help="answer one question", description="Answer one question and exit. " + _SERVER_NOTE
-    )
+    p = commands["ask"]
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print the answer and its sources as JSON")
     p.add_argument("--local", action="store_true", help=_LOCAL_HELP)
 
-    p = sub.add_parser(
-        "chat",
-        parents=[common],
-        help="chat in the terminal, with follow-up questions",
-        description="A terminal chat that streams answers and remembers the conversation. "
-        "Type /clear to forget it, /exit or Ctrl-D to leave. " + _SERVER_NOTE,
-    )
+    p = commands["chat"]
     p.add_argument("--local", action="store_true", help=_LOCAL_HELP)
 
-    p = sub.add_parser(
-        "eval",
-        parents=[common],
-        help="score answers against the reference Q&A",
-        description="Run the reference Q&A through the assistant (on a fresh temporary index of the "
-        "bundled essay), print a summary and write JSON and Markdown reports.",
-    )
+    p = commands["eval"]
     p.add_argument("--dataset", type=Path, help="eval items, JSONL (default: the bundled evals/data/qa.jsonl)")
     p.add_argument(
         "--documents",
@@ -155,21 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="run several configurations side by side, e.g. --compare k=2 k=4 chunk_size=600,chunk_overlap=100",
     )
 
-    p = sub.add_parser(
-        "feedback",
-        parents=[common],
-        help="turn liked answers from the UI into eval cases",
-        description="Read DATA_DIR/feedback.jsonl (thumbs from the web UI) and print liked answers "
-        "as eval items (JSONL) to review and append to evals/data/qa.jsonl.",
-    )
+    p = commands["feedback"]
     p.add_argument("--file", type=Path, help="feedback file (default: DATA_DIR/feedback.jsonl)")
 
-    p = sub.add_parser(
-        "serve",
-        parents=[common],
-        help="open the web UI (the default for `python -m assistant`)",
-        description="Serve the chat UI and its /chat API. Binds to 127.0.0.1 unless --host says otherwise.",
-    )
+    p = commands["serve"]
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     p.add_argument("--auth", metavar="USER:PASS", help="require this login")
