@@ -1,5 +1,7 @@
-"""The docs stay true: the settings page matches Settings, and the README stays short and links only real pages."""
+"""The docs stay true: the settings page matches Settings, benchmark tables match their JSON, the README stays
+short and links only real pages."""
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -11,6 +13,12 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 PAGES = sorted((ROOT / "docs").glob("*.md"))
 
+# benchmarks/ is not installed; its renderer is loaded from its file, as the CI scripts are.
+_spec = importlib.util.spec_from_file_location("benchmark_tables", ROOT / "benchmarks" / "tables.py")
+assert _spec and _spec.loader
+tables = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tables)
+
 
 def test_configuration_page_is_generated_from_settings():
     committed = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
@@ -18,6 +26,22 @@ def test_configuration_page_is_generated_from_settings():
         "docs/configuration.md differs from Settings; regenerate it: "
         "python -m assistant.settings > docs/configuration.md"
     )
+
+
+def test_benchmark_tables_and_figures_are_generated_from_the_results():
+    stale = tables.drift()
+    assert not stale, f"regions differ from benchmarks/results/*.json; run python -m benchmarks.tables: {stale}"
+
+
+def test_every_benchmark_table_name_in_the_docs_is_one_the_renderer_knows():
+    # A misspelt region would otherwise be a KeyError only when rendering, not a named failure.
+    names = {m["name"] for page in tables.pages() for m in tables.TABLE.finditer(page.read_text(encoding="utf-8"))}
+    assert names and names <= set(tables.TABLES), names - set(tables.TABLES)
+
+
+def test_a_figure_typed_over_is_drift():
+    text = "<!-- figure: verification | after.prefix_tokens | , -->1,400<!-- /figure -->"
+    assert tables.render(text) != text and "1,400" not in tables.render(text)
 
 
 def test_readme_is_short():
