@@ -29,6 +29,7 @@ from assistant.evals.dataset import load_dataset
 from assistant.evals.runner import run_eval
 from assistant.index.embeddings import MiniLMEmbeddings
 from assistant.verification import MeaningVerifier
+from benchmarks.tables import best_of_n_table
 
 
 def generate(bot: Assistant, item, temperature: float) -> str:
@@ -40,6 +41,10 @@ def judged(items, texts: list[str], embeddings) -> list[dict]:
     llm = GenericFakeChatModel(messages=iter([AIMessage(t or " ") for t in texts]))
     verifier = MeaningVerifier(embeddings)
     return run_eval(items, Settings(), llm=llm, embeddings=embeddings, verifier=verifier, progress=False)["items"]
+
+
+def report(result: dict) -> str:
+    return f"# Best-of-{result['n']} on {result['items']} first-turn dev items\n\n" + best_of_n_table(result)
 
 
 def main() -> None:
@@ -85,15 +90,7 @@ def main() -> None:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "best_of_n.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    (args.out / "best_of_n.md").write_text(
-        f"# Best-of-{args.n} on {len(items)} first-turn dev items\n\n"
-        "| | items passed | generation p50 (s) |\n|---|---|---|\n"
-        f"| greedy alone | {result['greedy_passed']} | {result['greedy_generation_p50_s']} |\n"
-        f"| best of {args.n}, chosen by the verifier | {result['best_of_n_passed']} "
-        f"| {result['best_of_n_generation_p50_s']} ({args.n} parallel slots) |\n"
-        f"| any of {args.n} passes (oracle) | {result['oracle_passed']} | |\n",
-        encoding="utf-8",
-    )
+    (args.out / "best_of_n.md").write_text(report(result), encoding="utf-8")
     print((args.out / "best_of_n.md").read_text(encoding="utf-8"))
 
 

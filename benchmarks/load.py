@@ -30,6 +30,7 @@ from assistant import Assistant, Settings
 from assistant.evals.metrics import percentile
 from assistant.ui.app import serve
 from assistant.ui.rendering import unlink_citations
+from benchmarks.tables import markdown_table
 
 log = logging.getLogger("load")
 CONVERSATIONS = [
@@ -186,10 +187,9 @@ def markdown(report: dict) -> str:
             f"- server process RSS: {report['rss_mb']['before']:.0f} MB before, "
             f"{report['rss_mb']['after']:.0f} MB after, peak {report['rss_mb']['peak']:.0f} MB",
             "",
-            "| seconds | p50 | p95 |",
-            "|---|---|---|",
-            *(f"| {name} | {v['p50']:.1f} | {v['p95']:.1f} |" for name, v in rows),
-            "",
+            markdown_table(
+                ["seconds", "p50", "p95"], [(name, f"{v['p50']:.1f}", f"{v['p95']:.1f}") for name, v in rows]
+            ),
         ]
     )
 

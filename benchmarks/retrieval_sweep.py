@@ -6,12 +6,14 @@ A passage "hits" a supporting quote when it covers at least half of the
 quote's span in the cleaned essay. Reported per configuration: hit@k (any
 quote hit), recall@k (share of quotes hit), MRR of the first hit, and the
 mean characters the top k put in the prompt (bigger chunks buy recall with
-prompt length).
+prompt length). Writes the Markdown table to --out and its rows as JSON
+beside it (``retrieval_sweep.json``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -26,6 +28,7 @@ from assistant.index.embeddings import make_embeddings
 from assistant.index.search import HybridRetriever
 from assistant.index.store import ChunkStore
 from assistant.settings import Settings
+from benchmarks.tables import markdown_table
 
 
 def query_text(item) -> str:
@@ -86,20 +89,17 @@ def main() -> None:
                     rows.append((emb_name if mode != "bm25" else "-", f"{size}/{overlap}", len(chunks), mode, m))
                     print(rows[-1][:4], {k: round(v, 3) for k, v in m.items()}, flush=True)
 
-    lines = [
-        f"Retrieval on {len(items)} answerable eval questions, k={args.k}.",
-        "",
-        "| embedding | chunk/overlap | chunks | mode | hit@k | recall@k | MRR | prompt chars | ms p50 |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for emb, size, n, mode, m in rows:
-        lines.append(
-            f"| {emb} | {size} | {n} | {mode} | {m['hit@k']:.3f} | {m['recall@k']:.3f} | {m['mrr']:.3f} "
-            f"| {m['chars']:.0f} | {m['ms_p50']:.1f} |"
-        )
+    header = ["embedding", "chunk/overlap", "chunks", "mode", "hit@k", "recall@k", "MRR", "prompt chars", "ms p50"]
+    scores = ("hit@k", ".3f"), ("recall@k", ".3f"), ("mrr", ".3f"), ("chars", ".0f"), ("ms_p50", ".1f")
+    cells = [(emb, size, n, mode, *(format(m[key], spec) for key, spec in scores)) for emb, size, n, mode, m in rows]
+    text = f"Retrieval on {len(items)} answerable eval questions, k={args.k}.\n\n" + markdown_table(header, cells)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+    args.out.write_text(text, encoding="utf-8")
+    # The JSON beside the report is what docs/benchmarks.md can render a table from.
+    records = [{"embedding": e, "chunking": c, "chunks": n, "mode": mode, **m} for e, c, n, mode, m in rows]
+    result = {"questions": len(items), "k": args.k, "rows": records}
+    args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(text)
 
 
 if __name__ == "__main__":

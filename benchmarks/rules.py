@@ -25,17 +25,9 @@ from assistant.evals.dataset import load_dataset
 from assistant.evals.runner import run_eval
 from assistant.index.embeddings import MiniLMEmbeddings
 from assistant.verification import MeaningVerifier, Options, Rule
+from benchmarks.tables import rules_table
 
 log = logging.getLogger("rules")
-METRICS = [
-    ("passed", "items passed"),
-    ("answerable_accuracy", "answerable correct"),
-    ("wrongly_declined", "wrongly declined"),
-    ("decline_recall", "decline recall"),
-    ("false_premise_handled", "false premise handled"),
-    ("forbidden_shown", "forbidden shown"),
-    ("quoted_share", "answers with a quotation"),
-]
 
 
 def replay(report: dict, options: Options, embeddings: MiniLMEmbeddings) -> dict:
@@ -45,17 +37,6 @@ def replay(report: dict, options: Options, embeddings: MiniLMEmbeddings) -> dict
     return run_eval(
         items, Settings(), llm=llm, embeddings=embeddings, verifier=MeaningVerifier(embeddings, options), progress=False
     )
-
-
-def table(runs: dict[str, dict]) -> str:
-    lines = ["| rules | split | " + " | ".join(label for _, label in METRICS) + " |"]
-    lines.append("|---|---|" + "---|" * len(METRICS))
-    for name, run in runs.items():
-        for split, agg in run["splits"].items():
-            cells = [str(agg.get(key)) if agg.get(key) is not None else "-" for key, _ in METRICS]
-            cells[0] = f"{agg['passed']}/{agg['items']}"
-            lines.append(f"| {name} | {split} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def main() -> None:
@@ -76,8 +57,8 @@ def main() -> None:
     (args.out / "rules.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     commit = report["meta"]["commit"]
     text = f"# Each rule off in turn\n\nReplayed on the raw model text of `{args.report.name}` ({commit}).\n\n"
-    (args.out / "rules.md").write_text(text + table(runs) + "\n", encoding="utf-8")
-    print(table(runs))
+    (args.out / "rules.md").write_text(text + rules_table(summary), encoding="utf-8")
+    print(rules_table(summary))
 
 
 if __name__ == "__main__":

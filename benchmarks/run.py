@@ -39,13 +39,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from assistant import Assistant, Settings
+from assistant.answer import is_decline
 from assistant.evals.dataset import load_dataset
-from assistant.evals.metrics import facts_found, is_decline, percentile, quote_spans, retrieval_scores
+from assistant.evals.metrics import facts_found, percentile, quote_spans, retrieval_scores
 from assistant.evals.runner import run_eval
 from assistant.index.documents import default_essay_path, load_document
 from assistant.models.model_file import ensure_model_file
 from benchmarks.arms import forget_question, raw_stream, tutorial_arm, whole_essay_arm
 from benchmarks.synthetic import write_corpus
+from benchmarks.tables import scaling_table
 
 log = logging.getLogger("benchmark")
 # The baselines decline in their own words; one broad detector scores every arm alike.
@@ -218,16 +220,7 @@ def markdown(result: dict) -> str:
             f"| {name} | {m['answerable_correct']} | {m['unanswerable_declined']} | {m['ttft_p50_s']} | "
             f"{m['answer_p50_s']} | {m['answer_p95_s']} | {m['tokens_per_s_p50']} |"
         )
-    lines += [
-        "",
-        "| corpus | chunks | index build (s) | retrieval p50 / p95 (ms) | hit@4 | recall@4 |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in result["scaling"]:
-        lines.append(
-            f"| {r['factor']}x | {r['chunks']} | {r['index_build_s']} "
-            f"| {r['retrieval_p50_ms']} / {r['retrieval_p95_ms']} | {r['hit_at_k']} | {r['recall_at_k']} |"
-        )
+    lines += ["", scaling_table(result["scaling"]).rstrip("\n")]
     if q := result.get("scale_quality"):
         lines += [
             "",

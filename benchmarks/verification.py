@@ -28,6 +28,7 @@ from pathlib import Path
 
 from assistant.evals.dataset import load_dataset
 from assistant.evals.metrics import percentile
+from benchmarks.tables import verification_table
 
 log = logging.getLogger("verification")
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +73,13 @@ def p50(values: list[float]) -> float:
     return round(statistics.median(values), 3)
 
 
+def report(result: dict) -> str:
+    return (
+        f"# Today's answer path against `{result['before_commit']}` ({result['questions']} first-turn eval questions, "
+        "interleaved)\n\n" + verification_table(result)
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default=BEFORE, help=f"the earlier commit (default {BEFORE})")
@@ -112,18 +120,7 @@ def main() -> None:
     result["first_p50_ratio"] = round(result["after"]["first_p50_s"] / result["before"]["first_p50_s"], 3)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "verification.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    b, a = result["before"], result["after"]
-    (args.out / "verification.md").write_text(
-        f"# Today's answer path against `{args.before}` ({len(questions)} first-turn eval questions, interleaved)\n\n"
-        "| | prefix tokens | first verified sentence p50 (s) | answer p50 (s) | answer p95 (s) |\n"
-        "|---|---|---|---|---|\n"
-        f"| before (`{args.before}`) | {b['prefix_tokens']} | {b['first_p50_s']} | {b['answer_p50_s']} "
-        f"| {b['answer_p95_s']} |\n"
-        f"| after | {a['prefix_tokens']} | {a['first_p50_s']} | {a['answer_p50_s']} | {a['answer_p95_s']} |\n\n"
-        f"Answer p50 after / before: **{result['answer_p50_ratio']}**; first verified sentence: "
-        f"**{result['first_p50_ratio']}**.\n",
-        encoding="utf-8",
-    )
+    (args.out / "verification.md").write_text(report(result), encoding="utf-8")
     print((args.out / "verification.md").read_text(encoding="utf-8"))
 
 

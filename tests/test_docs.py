@@ -1,5 +1,8 @@
-"""The docs stay true: the settings page matches Settings, and the README stays short and links only real pages."""
+"""The docs stay true: the settings page matches Settings, benchmark tables match their JSON, reliability.md
+names tests that exist, the README stays short and links only real pages."""
 
+import ast
+import importlib.util
 import re
 from pathlib import Path
 
@@ -11,12 +14,72 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 PAGES = sorted((ROOT / "docs").glob("*.md"))
 
+# benchmarks/ is not installed; its renderer is loaded from its file, as the CI scripts are.
+_spec = importlib.util.spec_from_file_location("benchmark_tables", ROOT / "benchmarks" / "tables.py")
+assert _spec and _spec.loader
+tables = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(tables)
+
 
 def test_configuration_page_is_generated_from_settings():
     committed = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     assert committed == settings_page(), (
         "docs/configuration.md differs from Settings; regenerate it: "
         "python -m assistant.settings > docs/configuration.md"
+    )
+
+
+def test_benchmark_tables_and_figures_are_generated_from_the_results():
+    stale = tables.drift()
+    assert not stale, f"regions differ from benchmarks/results/*.json; run python -m benchmarks.tables: {stale}"
+
+
+def test_every_benchmark_table_name_in_the_docs_is_one_the_renderer_knows():
+    # A misspelt region would otherwise be a KeyError only when rendering, not a named failure.
+    names = {m["name"] for page in tables.pages() for m in tables.TABLE.finditer(page.read_text(encoding="utf-8"))}
+    assert names and names <= set(tables.TABLES), names - set(tables.TABLES)
+
+
+def test_a_figure_typed_over_is_drift():
+    text = "<!-- figure: verification | after.prefix_tokens | , -->1,400<!-- /figure -->"
+    assert tables.render(text) != text and "1,400" not in tables.render(text)
+
+
+RELIABILITY = ROOT / "docs" / "reliability.md"
+TEST_REFERENCE = re.compile(r"(tests/[\w/]+\.py)::(\w+)")
+
+
+def _test_functions(path: Path) -> set[str]:
+    """Names pytest collects as tests: module-level ``test_*`` functions and those of ``Test*`` classes."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    scopes = [tree.body] + [c.body for c in tree.body if isinstance(c, ast.ClassDef) and c.name.startswith("Test")]
+    return {
+        n.name
+        for body in scopes
+        for n in body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name.startswith("test_")
+    }
+
+
+def _points(text: str) -> list[str]:
+    """The page's bullet points, each up to the next point or blank line, outside the section of untested settings."""
+    tested = text.split("\n## Set in code, not proven by a test", 1)[0]
+    return [p.split("\n\n", 1)[0] for p in re.split(r"^- ", tested, flags=re.MULTILINE)[1:]]
+
+
+def test_every_test_reliability_md_names_exists():
+    text = RELIABILITY.read_text(encoding="utf-8")
+    references = TEST_REFERENCE.findall(text)
+    missing = [f"{f}::{t}" for f, t in references if not (ROOT / f).exists() or t not in _test_functions(ROOT / f)]
+    assert references and not missing, f"docs/reliability.md names tests that do not exist: {missing}"
+
+
+def test_every_reliability_point_names_a_test():
+    unproven = [
+        p.split("\n", 1)[0] for p in _points(RELIABILITY.read_text(encoding="utf-8")) if not TEST_REFERENCE.search(p)
+    ]
+    assert not unproven, (
+        f"docs/reliability.md points without a test (name one, or move them to the last section): {unproven}"
     )
 
 

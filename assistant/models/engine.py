@@ -13,7 +13,7 @@ random API key made per process, so other local users cannot use it and no
 traffic leaves the machine. Closing a streamed answer closes its HTTP
 response; llama.cpp notices and frees the slot.
 
-The essay prefix (the system prompt, ~2,000 tokens) is read once: slot 0
+The essay prefix (the system prompt; its size is measured in docs/benchmarks.md) is read once: slot 0
 reads it, its KV state is saved to a file in the cache directory, and every
 other slot restores that file instead of reading the prefix again. A later
 process restores the file straight away (see ``prompt_cache``).

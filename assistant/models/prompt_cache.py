@@ -1,7 +1,7 @@
 """Name and prune the saved KV states of a prompt prefix.
 
 With the whole essay in the system prompt, every question starts with the
-same ~2,000 tokens. Reading them costs most of a cold start. llama.cpp's
+same prefix (docs/benchmarks.md has its size). Reading it costs most of a cold start. llama.cpp's
 server saves a slot's KV state to a file (``/slots/N?action=save``) and
 restores it into any slot (``action=restore``); ``_engine`` does that, and
 this module decides the file names.
