@@ -15,29 +15,26 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from assistant.answer import Answer, Source
     from assistant.assistant import Assistant
-    from assistant.index.documents import Document, DocumentError
+    from assistant.errors import DocumentError, InvalidInput, ModelError, ModelFileError, ServerError, StoreError
+    from assistant.index.documents import Document
     from assistant.index.indexing import IndexReport
-    from assistant.index.store import StoreError
-    from assistant.inputs import InvalidInput
-    from assistant.models.chat import ModelError
-    from assistant.models.model_file import ModelFileError
-    from assistant.remote.client import RemoteAssistant, ServerError
+    from assistant.remote.client import RemoteAssistant
     from assistant.settings import Settings
 
 _WHERE = {
     "Answer": "assistant.answer",
     "Assistant": "assistant.assistant",
     "Document": "assistant.index.documents",
-    "DocumentError": "assistant.index.documents",
+    "DocumentError": "assistant.errors",
     "IndexReport": "assistant.index.indexing",
-    "InvalidInput": "assistant.inputs",
-    "ModelError": "assistant.models.chat",
-    "ModelFileError": "assistant.models.model_file",
+    "InvalidInput": "assistant.errors",
+    "ModelError": "assistant.errors",
+    "ModelFileError": "assistant.errors",
     "RemoteAssistant": "assistant.remote.client",
-    "ServerError": "assistant.remote.client",
+    "ServerError": "assistant.errors",
     "Settings": "assistant.settings",
     "Source": "assistant.answer",
-    "StoreError": "assistant.index.store",
+    "StoreError": "assistant.errors",
 }
 
 __all__ = [

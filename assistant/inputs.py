@@ -12,12 +12,10 @@ from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
+from assistant.errors import InvalidInput
+
 # C0/C1 control characters except tab and newline, plus lone surrogates.
 _JUNK = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
-
-
-class InvalidInput(ValueError):
-    """The question or history cannot be used; the message tells the user what to change."""
 
 
 def clean_question(question: object, max_chars: int) -> str:

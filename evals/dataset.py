@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.errors import DatasetError
+
 DEFAULT_DATASET = "qa.jsonl"
 
 
@@ -61,10 +63,6 @@ def item_schema() -> dict:
 
 def default_dataset_path() -> Path:
     return Path(str(resources.files("assistant.evals").joinpath("data", DEFAULT_DATASET)))
-
-
-class DatasetError(ValueError):
-    """The dataset is malformed; the message lists every problem found."""
 
 
 def load_dataset(path: Path | None = None) -> list[EvalItem]:

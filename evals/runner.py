@@ -27,7 +27,8 @@ from tqdm import tqdm
 
 from assistant.answer import model_text_log
 from assistant.assistant import Assistant
-from assistant.evals.dataset import SPLITS, DatasetError, EvalItem, dataset_version, load_dataset, validate_dataset
+from assistant.errors import BaselineRefused, InvalidDataset
+from assistant.evals.dataset import SPLITS, EvalItem, dataset_version, load_dataset, validate_dataset
 from assistant.evals.gate import check, write_baseline
 from assistant.evals.judge import Judge, judged_aggregate
 from assistant.evals.metrics import (
@@ -50,14 +51,6 @@ from assistant.verification import Verifier
 log = logging.getLogger(__name__)
 MAX_CITED = 3
 DECLINE_TAGS = ("injection", "offtopic")
-
-
-class InvalidDataset(DatasetError):
-    """The dataset reads, but running it would mean nothing (see ``validate_dataset``); the message lists why."""
-
-
-class BaselineRefused(ValueError):
-    """This run must not become the baseline; the message says what to change."""
 
 
 def load_corpus(documents: list[Path] | None = None) -> list[Document]:

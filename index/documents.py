@@ -13,14 +13,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from assistant.errors import DocumentError
+
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown")
 DEFAULT_ESSAY = "another-us-north-korea-summit.txt"
 _LEARN_MORE = re.compile(r"^Learn more about (?P<name>.+?)\.?$")
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
-
-
-class DocumentError(ValueError):
-    """A file that cannot be indexed, with the reason in plain words."""
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ ATTEMPTS = 3
 
 def open_snapshot(busy: StoreInUse, collection: str, embeddings: Embeddings, embedding_name: str) -> ChunkStore:
     """A ``ChunkStore`` on a private, checked copy of the held store; it refuses to index (``read_only``)."""
+    if busy.path is None:
+        raise busy  # rebuilt from its message alone: no store on this machine to copy
     last: Exception | None = None
     for attempt in range(ATTEMPTS):
         target = Path(tempfile.mkdtemp(prefix="essay-assistant-snapshot-"))

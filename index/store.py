@@ -12,7 +12,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import chromadb
@@ -21,6 +20,7 @@ from chromadb.errors import NotFoundError
 from langchain_core.embeddings import Embeddings
 from tqdm import tqdm
 
+from assistant.errors import StoreError, StoreInUse
 from assistant.index.chunking import Chunk
 from assistant.index.documents import Document
 
@@ -32,19 +32,6 @@ _CREATED_KEY = "created"
 _BUILD_GRACE_S = 900
 _EMBED_BATCH = 64  # chunks per embedding call: progress moves and memory stays flat on big corpora
 T = TypeVar("T")
-
-
-class StoreError(RuntimeError):
-    """The vector store cannot be used as configured; the message says how to fix it."""
-
-
-class StoreInUse(StoreError):
-    """Another process holds the embedded store: it alone may write to it."""
-
-    def __init__(self, message: str, path: Path, holder: str) -> None:
-        super().__init__(message)
-        self.path = path
-        self.holder = holder
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,10 @@ from langchain_core.messages import BaseMessage
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr, SecretStr
 
+from assistant.errors import ModelError
 from assistant.models.engine import EngineConfig, EngineError, LocalEngine, shared_engine
 from assistant.models.model_file import ensure_model_file
 from assistant.settings import LOCAL_MODEL, Settings
-
-
-class ModelError(RuntimeError):
-    """The configured model cannot be used; the message says how to fix it."""
-
 
 _UNREACHABLE = (
     "APIConnectionError",

@@ -33,15 +33,12 @@ from typing import Any
 
 import httpx
 
+from assistant.errors import EngineError
 from assistant.models import prompt_cache
 
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
-
-
-class EngineError(RuntimeError):
-    """The embedded llama.cpp server could not start or stopped answering."""
 
 
 @dataclass(frozen=True)

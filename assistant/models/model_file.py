@@ -19,12 +19,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from assistant.errors import ModelFileError
+
 log = logging.getLogger(__name__)
 _BLOCK = 8 * 1024 * 1024
-
-
-class ModelFileError(RuntimeError):
-    """The model file cannot be produced; the message names the fix."""
 
 
 @dataclass(frozen=True)

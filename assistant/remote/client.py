@@ -18,16 +18,9 @@ from typing import Any
 import httpx
 
 from assistant.answer import Answer
+from assistant.errors import LoginRefused, ServerError
 
 DEFAULT_TIMEOUT = 600.0  # seconds to wait for an answer; a busy server queues questions
-
-
-class ServerError(RuntimeError):
-    """The server cannot be reached, refused the login, or failed; the message says which and what to do."""
-
-
-class LoginRefused(ServerError):
-    """The server requires a login (``serve --auth``) and this client sent none or a wrong one."""
 
 
 class RemoteAssistant:
