@@ -18,24 +18,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from assistant.errors import EssayAssistantError, InvalidInput
 from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
 
 log = logging.getLogger("assistant")
-
-
-def _user_errors() -> tuple[type[Exception], ...]:
-    """Errors whose message is the whole story; imported only when one happens, so asking a server starts fast."""
-    from assistant.index.documents import DocumentError
-    from assistant.index.store import StoreError
-    from assistant.inputs import InvalidInput
-    from assistant.models.chat import ModelError
-    from assistant.models.model_file import ModelFileError
-    from assistant.remote.client import ServerError
-
-    return (InvalidInput, DocumentError, ModelError, ModelFileError, StoreError, ServerError)
 
 
 # flag -> (Settings field, type, help); help comes from the field description when None.
@@ -267,11 +256,7 @@ def _cmd_chat(args, settings: Settings) -> int:
         try:
             answer = _print_streamed(bot, question, history)
             history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.text}]
-        except Exception as exc:  # noqa: BLE001  (bad input is reported and the chat carries on)
-            from assistant.inputs import InvalidInput
-
-            if not isinstance(exc, InvalidInput):
-                raise
+        except InvalidInput as exc:  # reported, and the chat carries on
             print(f"error: {exc}", file=sys.stderr)
         except KeyboardInterrupt:
             print("\n(stopped)")
@@ -317,7 +302,7 @@ def _cmd_eval_draft(args, settings: Settings) -> int:
 def _cmd_eval(args, settings: Settings) -> int:
     if args.eval_action == "draft":
         return _cmd_eval_draft(args, settings)
-    from assistant.evals.dataset import DatasetError, load_dataset
+    from assistant.evals.dataset import load_dataset
     from assistant.evals.judge import make_judge
     from assistant.evals.report import columns, summary_table, write_reports
     from assistant.evals.runner import (
@@ -331,20 +316,15 @@ def _cmd_eval(args, settings: Settings) -> int:
         run_eval,
         update_baseline,
     )
-    from assistant.index.documents import DocumentError
 
-    try:
-        if (args.check or args.update_baseline) and (drafts := [i.id for i in load_dataset(args.dataset) if i.draft]):
-            raise BaselineRefused(
-                f"{len(drafts)} items are drafts ({', '.join(drafts[:3])}...): review them and delete their "
-                '"draft" field before they gate anything'
-            )
-        items = load_items(args.dataset, args.limit, load_corpus(args.documents))
-        if args.update_baseline:
-            refuse_baseline(args.baseline, limited=bool(args.limit))  # before minutes of answering, not after
-    except (DatasetError, BaselineRefused, DocumentError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if (args.check or args.update_baseline) and (drafts := [i.id for i in load_dataset(args.dataset) if i.draft]):
+        raise BaselineRefused(
+            f"{len(drafts)} items are drafts ({', '.join(drafts[:3])}...): review them and delete their "
+            '"draft" field before they gate anything'
+        )
+    items = load_items(args.dataset, args.limit, load_corpus(args.documents))
+    if args.update_baseline:
+        refuse_baseline(args.baseline, limited=bool(args.limit))  # before minutes of answering, not after
     if args.compare:
         try:
             configs = {spec: Settings(**(settings.model_dump() | _parse_overrides(spec))) for spec in args.compare}
@@ -458,8 +438,6 @@ def main(argv: list[str] | None = None) -> int:
         return _COMMANDS[args.command](args, settings)
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:
-        if not isinstance(exc, _user_errors()):
-            raise
+    except EssayAssistantError as exc:  # the message is the whole story: no traceback
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code

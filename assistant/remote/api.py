@@ -12,78 +12,82 @@ Routes, all under ``/api`` on the same port as the UI:
     piece of text ``Assistant.stream`` yields, then ``{"answer": {...}}``; an
     error after the first line arrives as ``{"error": KIND, "message": ...}``.
 
-Errors are ``{"error": KIND, "message": ...}`` with status 422 for a bad
-question or history (the same message as the Python API), 401 without the
-login of a server started with ``--auth`` (HTTP Basic), 503 when the model
-or store cannot be used, 500 otherwise.
+Errors are ``{"error": CODE, "message": ...}``: each ``EssayAssistantError``
+sends its own ``code`` and ``http_status`` (see ``assistant.errors``), e.g.
+422 ``invalid_input`` for a bad question or history (the same message as the
+Python API), 503 ``model_unavailable`` when the model cannot be used, 401
+``login_refused`` without the login of a server started with ``--auth``
+(HTTP Basic), and 500 ``server_failed`` for anything unexpected.
 """
 
-from __future__ import annotations
-
-import base64
-import binascii
 import json
 import logging
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.routing import BaseRoute
 
 from assistant.answer import Answer
 from assistant.assistant import Assistant
-from assistant.index.store import StoreError
-from assistant.inputs import InvalidInput
-from assistant.models.chat import ModelError
-from assistant.models.model_file import ModelFileError
+from assistant.errors import EssayAssistantError, InvalidInput, LoginRefused, ServerError
 
 log = logging.getLogger(__name__)
-API_VERSION = 1
-_UNAVAILABLE = (ModelError, ModelFileError, StoreError)
+API_VERSION = 2  # 2: errors carry a stable code, not a Python type name
+_BASIC = HTTPBasic(realm="essay-assistant", auto_error=False)
+_CHALLENGE = _BASIC.make_authenticate_headers()
+
+
+def _no_login() -> None:
+    """The login dependency of a server without ``--auth``: an Authorization header is not even read."""
 
 
 def api_routes(bot: Assistant, auth: tuple[str, str] | None = None) -> list[BaseRoute]:
     """The ``/api`` routes for ``bot``; with ``auth``, every route requires that login (HTTP Basic)."""
     router = APIRouter(prefix="/api")
+    login = Depends(_BASIC if auth else _no_login)
 
     @router.get("/health")
-    def health(request: Request):
-        if denied := _check_login(request, auth):
-            return denied
-        return {
-            "status": "ok",
-            "api": API_VERSION,
-            "pid": os.getpid(),
-            "corpus_version": bot.corpus_version,
-            "chunks": bot.chunk_count,
-        }
+    def health(credentials: Annotated[HTTPBasicCredentials | None, login]):
+        return _respond(
+            credentials,
+            auth,
+            lambda: {
+                "status": "ok",
+                "api": API_VERSION,
+                "pid": os.getpid(),
+                "corpus_version": bot.corpus_version,
+                "chunks": bot.chunk_count,
+            },
+        )
 
     @router.post("/ask")
-    def ask(request: Request, payload: Annotated[Any, Body()] = None):
-        if denied := _check_login(request, auth):
-            return denied
-        try:
-            question, history = _parse(payload)
-            return JSONResponse(bot.ask(question, history).to_dict())
-        except Exception as exc:  # noqa: BLE001  (every failure becomes a status and a message)
-            return _error_response(exc)
+    def ask(credentials: Annotated[HTTPBasicCredentials | None, login], payload: Annotated[Any, Body()] = None):
+        return _respond(credentials, auth, lambda: JSONResponse(bot.ask(*_parse(payload)).to_dict()))
 
     @router.post("/stream")
-    def stream(request: Request, payload: Annotated[Any, Body()] = None):
-        if denied := _check_login(request, auth):
-            return denied
-        try:
-            question, history = _parse(payload)
-            events = bot.stream(question, history)
+    def stream(credentials: Annotated[HTTPBasicCredentials | None, login], payload: Annotated[Any, Body()] = None):
+        def start() -> StreamingResponse:
+            events = bot.stream(*_parse(payload))
             first = next(events)  # bad input and an unusable model fail here, before the 200 is sent
-        except Exception as exc:  # noqa: BLE001
-            return _error_response(exc)
-        return StreamingResponse(_lines(first, events), media_type="application/x-ndjson")
+            return StreamingResponse(_lines(first, events), media_type="application/x-ndjson")
+
+        return _respond(credentials, auth, start)
 
     return list(router.routes)
+
+
+def _respond(credentials: HTTPBasicCredentials | None, auth: tuple[str, str] | None, answer: Callable[[], Any]) -> Any:
+    """``answer()`` for a caller with the login; any failure, the login's included, becomes its error response."""
+    try:
+        _check_login(credentials, auth)
+        return answer()
+    except Exception as exc:  # noqa: BLE001  (every failure becomes a status and a message)
+        return error_response(exc)
 
 
 def _lines(first: str | Answer, events: Iterator[str | Answer]) -> Iterator[str]:
@@ -93,7 +97,7 @@ def _lines(first: str | Answer, events: Iterator[str | Answer]) -> Iterator[str]
         for event in events:
             yield _line(event)
     except Exception as exc:  # noqa: BLE001
-        _, body = _error(exc)
+        _, body = error_body(exc)
         yield json.dumps(body, ensure_ascii=False) + "\n"
     finally:
         events.close()  # type: ignore[attr-defined]
@@ -110,40 +114,31 @@ def _parse(payload: Any) -> tuple[Any, Any]:
     return payload.get("question"), payload.get("history")
 
 
-def _error(exc: Exception) -> tuple[int, dict]:
-    if isinstance(exc, InvalidInput):
-        return 422, {"error": "InvalidInput", "message": str(exc)}
-    if isinstance(exc, _UNAVAILABLE):
-        return 503, {"error": type(exc).__name__, "message": str(exc)}
-    log.exception("answering through the API failed")
-    return 500, {"error": "InternalError", "message": "Something went wrong while answering. Please try again."}
+def error_body(exc: Exception) -> tuple[int, dict]:
+    """The status and body an error is sent as; an error of no known kind is logged and hidden behind a 500."""
+    if not isinstance(exc, EssayAssistantError):
+        log.exception("answering through the API failed")
+        exc = ServerError("Something went wrong while answering. Please try again.")
+    return exc.http_status, {"error": exc.code, "message": str(exc)}
 
 
-def _error_response(exc: Exception) -> JSONResponse:
-    status, body = _error(exc)
-    return JSONResponse(body, status_code=status)
+def error_response(exc: Exception) -> JSONResponse:
+    status, body = error_body(exc)
+    # A 401 must name the scheme to use (RFC 9110), so browsers and curl ask for the login.
+    return JSONResponse(body, status_code=status, headers=_CHALLENGE if status == 401 else None)
 
 
-def _check_login(request: Request, auth: tuple[str, str] | None) -> JSONResponse | None:
-    """None when no login is required or the request carries it; else a 401 asking for HTTP Basic."""
+def _check_login(credentials: HTTPBasicCredentials | None, auth: tuple[str, str] | None) -> None:
+    """Raise ``LoginRefused`` unless no login is required or ``credentials`` are that login."""
     if auth is None:
-        return None
-    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-    try:
-        user, sep, password = base64.b64decode(encoded, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        sep = ""
-    if scheme.lower() == "basic" and sep:
+        return
+    if credentials is not None:
         # Compare both parts every time, in constant time, so timing does not tell which part was wrong.
-        ok_user = secrets.compare_digest(user.encode(), auth[0].encode())
-        ok_password = secrets.compare_digest(password.encode(), auth[1].encode())
+        ok_user = secrets.compare_digest(credentials.username.encode(), auth[0].encode())
+        ok_password = secrets.compare_digest(credentials.password.encode(), auth[1].encode())
         if ok_user and ok_password:
-            return None
-    return JSONResponse(
-        {
-            "error": "Unauthorized",
-            "message": "This server requires a login (HTTP Basic, the USER:PASS given to --auth).",
-        },
-        status_code=401,
-        headers={"WWW-Authenticate": 'Basic realm="essay-assistant"'},
+            return
+    raise LoginRefused(
+        "This server requires a login and refused this one: send the USER:PASS given to serve --auth "
+        "(HTTP Basic; auth=(user, password) for Assistant.connect, ESSAY_ASSISTANT_AUTH=USER:PASS for the CLI)."
     )

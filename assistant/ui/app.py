@@ -15,11 +15,10 @@ from importlib import resources
 
 from assistant.answer import Answer
 from assistant.assistant import Assistant
+from assistant.errors import EssayAssistantError, InvalidInput
 from assistant.evals.dataset import load_dataset
 from assistant.index.documents import Document
-from assistant.inputs import InvalidInput, content_text
-from assistant.models.chat import ModelError
-from assistant.models.model_file import ModelFileError
+from assistant.inputs import content_text
 from assistant.ui.feedback import FeedbackLog
 from assistant.ui.rendering import (
     SOURCES_TITLE,
@@ -63,11 +62,9 @@ class WarmUp:
         try:
             self._bot.ask("What is the essay about?")
             self.status = f"Ready. The model loaded in {time.perf_counter() - started:.0f} s."
-        except (ModelError, ModelFileError) as exc:
-            self.error = str(exc)
-            self.status = f"The model could not be loaded: {exc}"
         except Exception as exc:  # the page must say what went wrong, not hang
-            log.exception("warm-up failed")
+            if not isinstance(exc, EssayAssistantError):  # its message is the whole story; others need the trace
+                log.exception("warm-up failed")
             self.error = str(exc)
             self.status = f"The model could not be loaded: {exc}"
         finally:
@@ -115,10 +112,8 @@ def chat(
                 if feedback:
                     feedback.remember(messages[0]["content"], event)
                 yield messages, essay_html(title, text, _sources_in(event, document))
-    except InvalidInput as exc:
-        yield _notice(str(exc)), plain
-    except (ModelError, ModelFileError) as exc:
-        yield _notice(f"The model is not available: {exc}"), plain
+    except EssayAssistantError as exc:
+        yield _notice(f"{exc.headline}: {exc}" if exc.headline else str(exc)), plain
     except Exception:
         log.exception("answering %r failed", message[:200] if isinstance(message, str) else message)
         yield _notice("Something went wrong while answering. Please try again."), plain

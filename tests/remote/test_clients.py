@@ -124,7 +124,7 @@ def test_raw_api_statuses(served):
     url, _, _ = served(MET)
     assert httpx.post(f"{url}/api/ask", content=b"[1, 2]").status_code == 422
     response = httpx.post(f"{url}/api/ask", json={"question": ""})
-    assert response.status_code == 422 and response.json()["error"] == "InvalidInput"
+    assert response.status_code == 422 and response.json()["error"] == "invalid_input"
     health = httpx.get(f"{url}/api/health").json()
     assert health["status"] == "ok" and health["pid"] == os.getpid() and health["chunks"] > 0
     with httpx.stream("POST", f"{url}/api/stream", json={"question": "Where have Trump and Kim met?"}) as r:
@@ -147,7 +147,7 @@ def test_an_unavailable_model_is_a_503_and_a_model_error(served):
 
     url, _, _ = served(llm=DownModel(messages=iter([AIMessage(WARM_UP)])))
     response = httpx.post(f"{url}/api/ask", json={"question": "Who is Kim Yo Jong?"})
-    assert response.status_code == 503 and response.json()["error"] == "ModelError"
+    assert response.status_code == 503 and response.json()["error"] == "model_unavailable"
     with pytest.raises(ModelError, match="stopped answering"):
         Assistant.connect(url).ask("Who is Kim Yo Jong?")
     with pytest.raises(ModelError, match="stopped answering"):
