@@ -377,6 +377,9 @@ def _cmd_serve(args, settings: Settings) -> int:
             print("error: --auth must look like USER:PASS", file=sys.stderr)
             return 2
         auth = (user, password)
+    if auth and not "".join(auth).isascii():  # the JSON API (FastAPI's HTTPBasic) would refuse it every time
+        print("error: the login must be ASCII: the JSON API reads HTTP Basic logins as ASCII", file=sys.stderr)
+        return 2
     if args.host not in ("127.0.0.1", "localhost", "::1") and not auth:
         log.warning("serving on %s without --auth: anyone who can reach this address can use it", args.host)
     bot = Assistant(settings)

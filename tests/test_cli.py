@@ -234,6 +234,11 @@ def test_serve_rejects_malformed_auth(fake_serve, tmp_path: Path, capsys):
     assert "USER:PASS" in capsys.readouterr().err and fake_serve == []
 
 
+def test_serve_rejects_a_login_the_api_could_not_read(fake_serve, tmp_path: Path, capsys):
+    assert main(["serve", "--auth", "reader:pässwört", "--data-dir", str(tmp_path)]) == 2
+    assert "must be ASCII" in capsys.readouterr().err and fake_serve == []
+
+
 def test_serve_explains_a_busy_port(monkeypatch, fake_models, tmp_path: Path, capsys):
     fake_models()
 

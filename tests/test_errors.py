@@ -3,6 +3,8 @@
 import asyncio
 import importlib
 import logging
+import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -171,3 +173,12 @@ def test_the_cli_exits_with_the_code_of_the_error_and_prints_its_message(cls, mo
     monkeypatch.setitem(main.__globals__["_COMMANDS"], "index", fail)
     assert main(["index", "--data-dir", str(tmp_path)]) == cls.exit_code
     assert capsys.readouterr().err == f"error: {MESSAGE}\n"
+
+
+# The docs ---------------------------------------------------------------------------
+
+
+def test_the_api_page_lists_every_error_as_declared():
+    page = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| `(\w+)` \| (\d+) \| (\d+) \|$", page, flags=re.MULTILINE)
+    assert rows == [(c.__name__, c.code, str(c.http_status), str(c.exit_code)) for c in ERRORS]

@@ -3,14 +3,14 @@
 Routes, all under ``/api`` on the same port as the UI:
 
 ``GET /api/health``
-    ``{"status": "ok", "api": 1, "pid": ..., "corpus_version": ..., "chunks": ...}``.
+    ``{"status": "ok", "api": 2, "pid": ..., "corpus_version": ..., "chunks": ...}``.
 ``POST /api/ask``
     Body ``{"question": "...", "history": [{"role": "user"|"assistant", "content": "..."}]}``
     (``history`` optional). Returns ``Answer.to_dict()``.
 ``POST /api/stream``
     Same body. Returns NDJSON, one object a line: ``{"delta": "..."}`` for each
     piece of text ``Assistant.stream`` yields, then ``{"answer": {...}}``; an
-    error after the first line arrives as ``{"error": KIND, "message": ...}``.
+    error after the first line arrives as ``{"error": CODE, "message": ...}``.
 
 Errors are ``{"error": CODE, "message": ...}``: each ``EssayAssistantError``
 sends its own ``code`` and ``http_status`` (see ``assistant.errors``), e.g.
