@@ -175,6 +175,18 @@ def test_the_cli_exits_with_the_code_of_the_error_and_prints_its_message(cls, mo
     assert capsys.readouterr().err == f"error: {MESSAGE}\n"
 
 
+# The web UI -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", ERRORS, ids=lambda cls: cls.__name__)
+def test_the_ui_shows_the_message_of_the_error(cls, caplog):
+    from assistant.ui.app import chat
+
+    *_, (reply, _) = list(chat(FailingBot(cls(MESSAGE)), "Who?", [], None))
+    assert reply["content"].startswith("**Cannot answer.** ") and reply["content"].endswith(MESSAGE)
+    assert "Traceback" not in caplog.text
+
+
 # The docs ---------------------------------------------------------------------------
 
 
