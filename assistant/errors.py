@@ -17,9 +17,10 @@ _BY_CODE: dict[str, type[EssayAssistantError]] = {}
 class EssayAssistantError(Exception):
     """An error whose message is the whole story: what went wrong and what to change.
 
-    Each subclass names a ``code`` of its own. The API sends it and the
-    client rebuilds the class from it, so a code stays the same when a
-    class is renamed or moved.
+    Each subclass names a ``code`` of its own (a class keyword, with any
+    other attribute it changes). The API sends the code and the client
+    rebuilds the class from it, so a code stays the same when a class is
+    renamed or moved.
     """
 
     code: ClassVar[str]
@@ -27,13 +28,16 @@ class EssayAssistantError(Exception):
     http_status: ClassVar[int] = 500
     headline: ClassVar[str] = ""  # leads the message where its context is missing (the web UI)
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)
-        code = cls.__dict__.get("code")
-        if not isinstance(code, str) or not code:
-            raise TypeError(f"{cls.__name__} must declare a code of its own")
+    def __init_subclass__(
+        cls, *, code: str, http_status: int | None = None, exit_code: int | None = None, headline: str | None = None
+    ) -> None:
+        super().__init_subclass__()
         if code in _BY_CODE:
             raise TypeError(f"{cls.__name__}: the code {code!r} is already {_BY_CODE[code].__name__}'s")
+        cls.code = code
+        cls.http_status = cls.http_status if http_status is None else http_status
+        cls.exit_code = cls.exit_code if exit_code is None else exit_code
+        cls.headline = cls.headline if headline is None else headline
         _BY_CODE[code] = cls
 
 
@@ -49,83 +53,58 @@ def error_classes() -> list[type[EssayAssistantError]]:
 # What the caller sent cannot be used ------------------------------------------
 
 
-class InvalidInput(EssayAssistantError, ValueError):
+class InvalidInput(EssayAssistantError, ValueError, code="invalid_input", http_status=422):
     """The question or history cannot be used; the message tells the user what to change."""
 
-    code = "invalid_input"
-    http_status = 422
 
-
-class DocumentError(EssayAssistantError, ValueError):
+class DocumentError(EssayAssistantError, ValueError, code="invalid_document", http_status=422):
     """A file that cannot be indexed, with the reason in plain words."""
 
-    code = "invalid_document"
-    http_status = 422
 
-
-class DatasetError(EssayAssistantError, ValueError):
+class DatasetError(EssayAssistantError, ValueError, code="invalid_dataset", http_status=422):
     """The dataset is malformed; the message lists every problem found."""
 
-    code = "invalid_dataset"
-    http_status = 422
 
-
-class InvalidDataset(DatasetError):
+class InvalidDataset(DatasetError, code="unusable_dataset"):
     """The dataset reads, but running it would mean nothing (see ``validate_dataset``); the message lists why."""
 
-    code = "unusable_dataset"
 
-
-class BaselineRefused(EssayAssistantError, ValueError):
+class BaselineRefused(EssayAssistantError, ValueError, code="baseline_refused", http_status=409):
     """This run must not become the baseline; the message says what to change."""
-
-    code = "baseline_refused"
-    http_status = 409
 
 
 # What answering needs cannot be used --------------------------------------------
 
 
-class ModelError(EssayAssistantError, RuntimeError):
+class ModelError(
+    EssayAssistantError, RuntimeError, code="model_unavailable", http_status=503, headline="The model is not available"
+):
     """The configured model cannot be used; the message says how to fix it."""
 
-    code = "model_unavailable"
-    http_status = 503
-    headline = "The model is not available"
 
-
-class ModelFileError(ModelError):
+class ModelFileError(ModelError, code="model_file_unavailable"):
     """The model file cannot be produced; the message names the fix.
 
     A ``ModelError`` so that a caller (or a remote client) catching that
     one catches a broken model file too.
     """
 
-    code = "model_file_unavailable"
 
-
-class EngineError(ModelError):
+class EngineError(ModelError, code="engine_failed"):
     """The embedded llama.cpp server could not start or stopped answering."""
 
-    code = "engine_failed"
 
-
-class StoreError(EssayAssistantError, RuntimeError):
+class StoreError(EssayAssistantError, RuntimeError, code="store_unavailable", http_status=503):
     """The vector store cannot be used as configured; the message says how to fix it."""
 
-    code = "store_unavailable"
-    http_status = 503
 
-
-class StoreInUse(StoreError):
+class StoreInUse(StoreError, code="store_in_use"):
     """Another process holds the embedded store: it alone may write to it.
 
     ``path`` and ``holder`` are known where the lock was tried; an error
     rebuilt from its message alone (by the remote client, or unpickled)
     has neither.
     """
-
-    code = "store_in_use"
 
     def __init__(self, message: str, path: Path | None = None, holder: str = "another process") -> None:
         super().__init__(message)
@@ -136,15 +115,9 @@ class StoreInUse(StoreError):
 # The server behind a RemoteAssistant ----------------------------------------------
 
 
-class ServerError(EssayAssistantError, RuntimeError):
+class ServerError(EssayAssistantError, RuntimeError, code="server_failed", http_status=500):
     """The server cannot be reached, refused the login, or failed; the message says which and what to do."""
 
-    code = "server_failed"
-    http_status = 500
 
-
-class LoginRefused(ServerError):
+class LoginRefused(ServerError, code="login_refused", http_status=401):
     """The server requires a login (``serve --auth``) and this client sent none or a wrong one."""
-
-    code = "login_refused"
-    http_status = 401

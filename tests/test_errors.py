@@ -3,6 +3,7 @@
 import asyncio
 import importlib
 import logging
+import pickle
 import re
 from pathlib import Path
 
@@ -29,15 +30,15 @@ def test_every_error_has_its_own_code_an_exit_code_and_an_http_status():
 
 
 def test_an_error_without_a_code_of_its_own_or_with_a_taken_one_is_refused():
-    with pytest.raises(TypeError, match="must declare a code"):
+    with pytest.raises(TypeError, match="'code'"):
 
         class Nameless(EssayAssistantError):
             pass
 
     with pytest.raises(TypeError, match="already InvalidInput's"):
 
-        class Twin(EssayAssistantError):
-            code = "invalid_input"
+        class Twin(EssayAssistantError, code="invalid_input"):
+            pass
 
     assert error_class("invalid_input").__name__ == "InvalidInput" and error_class(None) is None
 
@@ -61,6 +62,13 @@ def test_old_imports_and_old_except_clauses_still_catch_them(module, name, old_b
     assert error_class(cls.code) is cls
     with pytest.raises(old_base):
         raise cls(MESSAGE)
+
+
+@pytest.mark.parametrize("cls", ERRORS, ids=lambda cls: cls.__name__)
+def test_every_error_can_be_rebuilt_from_its_message(cls):
+    """As the client and pickle (a worker process's error) rebuild it."""
+    back = pickle.loads(pickle.dumps(cls(MESSAGE)))
+    assert type(back) is cls and str(back) == MESSAGE
 
 
 # The API and its client -----------------------------------------------------------
