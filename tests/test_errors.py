@@ -158,16 +158,17 @@ def test_a_refused_login_comes_back_as_login_refused(login):
     assert type(back) is LoginRefused and "requires a login" in str(back)
 
 
-def test_a_malformed_login_header_is_refused_too():
+def test_a_malformed_login_header_is_refused_by_a_server_with_a_login_and_ignored_by_one_without():
     """FastAPI's HTTPBasic answers that one itself, without a code: the client knows the 401."""
-    app = FastAPI(routes=api_routes(FailingBot(AssertionError("unused")), ("reader", "s3cret")))
 
-    async def post():
+    async def health(auth):
+        app = FastAPI(routes=api_routes(FailingBot(AssertionError("unused")), auth))
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
             return await http.get("/api/health", headers={"Authorization": "Basic not-base64!"})
 
-    response = asyncio.run(post())
-    assert response.status_code == 401 and response.headers["www-authenticate"] == 'Basic realm="essay-assistant"'
+    refused = asyncio.run(health(("reader", "s3cret")))
+    assert refused.status_code == 401 and refused.headers["www-authenticate"] == 'Basic realm="essay-assistant"'
+    assert asyncio.run(health(None)).json()["status"] == "ok"
 
 
 # The CLI ----------------------------------------------------------------------------

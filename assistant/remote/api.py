@@ -20,6 +20,8 @@ Python API), 503 ``model_unavailable`` when the model cannot be used, 401
 (HTTP Basic), and 500 ``server_failed`` for anything unexpected.
 """
 
+# No ``from __future__ import annotations``: FastAPI evaluates the routes' annotations, and ``login`` in them is
+# local to ``api_routes``.
 import json
 import logging
 import os
@@ -43,7 +45,7 @@ _CHALLENGE = _BASIC.make_authenticate_headers()
 
 
 def _no_login() -> None:
-    """The login dependency of a server without ``--auth``: an Authorization header is not even read."""
+    """A server without ``--auth`` reads no Authorization header, so a stray or malformed one is not refused."""
 
 
 def api_routes(bot: Assistant, auth: tuple[str, str] | None = None) -> list[BaseRoute]:
@@ -87,7 +89,7 @@ def _respond(credentials: HTTPBasicCredentials | None, auth: tuple[str, str] | N
         _check_login(credentials, auth)
         return answer()
     except Exception as exc:  # noqa: BLE001  (every failure becomes a status and a message)
-        return error_response(exc)
+        return _error_response(exc)
 
 
 def _lines(first: str | Answer, events: Iterator[str | Answer]) -> Iterator[str]:
@@ -97,7 +99,7 @@ def _lines(first: str | Answer, events: Iterator[str | Answer]) -> Iterator[str]
         for event in events:
             yield _line(event)
     except Exception as exc:  # noqa: BLE001
-        _, body = error_body(exc)
+        _, body = _error(exc)
         yield json.dumps(body, ensure_ascii=False) + "\n"
     finally:
         events.close()  # type: ignore[attr-defined]
@@ -114,7 +116,7 @@ def _parse(payload: Any) -> tuple[Any, Any]:
     return payload.get("question"), payload.get("history")
 
 
-def error_body(exc: Exception) -> tuple[int, dict]:
+def _error(exc: Exception) -> tuple[int, dict]:
     """The status and body an error is sent as; an error of no known kind is logged and hidden behind a 500."""
     if not isinstance(exc, EssayAssistantError):
         log.exception("answering through the API failed")
@@ -122,8 +124,8 @@ def error_body(exc: Exception) -> tuple[int, dict]:
     return exc.http_status, {"error": exc.code, "message": str(exc)}
 
 
-def error_response(exc: Exception) -> JSONResponse:
-    status, body = error_body(exc)
+def _error_response(exc: Exception) -> JSONResponse:
+    status, body = _error(exc)
     # A 401 must name the scheme to use (RFC 9110), so browsers and curl ask for the login.
     return JSONResponse(body, status_code=status, headers=_CHALLENGE if status == 401 else None)
 
