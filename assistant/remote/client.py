@@ -81,46 +81,42 @@ class RemoteAssistant:
 
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[str | Answer]:
         """Yield the answer's text as the server streams it, then the finished ``Answer``."""
+        events = _Events(self.url)
         with self._errors(), self._http.stream("POST", "/api/stream", json=_body(question, history)) as response:
             if response.is_error:
                 response.read()
                 _raise_for(response, self.url)
             for line in response.iter_lines():
-                if line.strip():
-                    event = _event(json.loads(line), self.url)
-                    yield event
-                    if isinstance(event, Answer):
-                        return
-        raise ServerError(f"the server at {self.url} ended the answer early; try again")
+                yield from events.read(line)
+                if events.done:
+                    return
+        raise events.ended_early()
 
     async def aask(self, question: str, history: list[dict] | None = None) -> Answer:
-        async with self._async_client() as client, self._aerrors():
+        async with self._async_client() as client, self._errors():
             response = await client.post("/api/ask", json=_body(question, history))
         _raise_for(response, self.url)
         return answer_from_dict(response.json())
 
     async def astream(self, question: str, history: list[dict] | None = None) -> AsyncIterator[str | Answer]:
-        async with self._async_client() as client, self._aerrors():
+        events = _Events(self.url)
+        async with self._async_client() as client, self._errors():
             async with client.stream("POST", "/api/stream", json=_body(question, history)) as response:
                 if response.is_error:
                     await response.aread()
                     _raise_for(response, self.url)
                 async for line in response.aiter_lines():
-                    if line.strip():
-                        event = _event(json.loads(line), self.url)
+                    for event in events.read(line):
                         yield event
-                        if isinstance(event, Answer):
-                            return
-        raise ServerError(f"the server at {self.url} ended the answer early; try again")
+                    if events.done:
+                        return
+        raise events.ended_early()
 
     def _async_client(self) -> httpx.AsyncClient:
         # One per call: an AsyncClient's connections belong to the event loop that opened them.
         return httpx.AsyncClient(transport=self._async_transport, **self._options)
 
     def _errors(self):
-        return _TransportErrors(self.url)
-
-    def _aerrors(self):
         return _TransportErrors(self.url)
 
 
@@ -149,6 +145,24 @@ class _TransportErrors:
 
 def _body(question: str, history: list[dict] | None) -> dict:
     return {"question": question, "history": history or []}
+
+
+class _Events:
+    """The streamed lines as events, without IO, for both ``stream`` and ``astream``: text, then one ``Answer``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.done = False
+
+    def read(self, line: str) -> list[str | Answer]:
+        if self.done or not line.strip():
+            return []
+        event = _event(json.loads(line), self.url)
+        self.done = isinstance(event, Answer)
+        return [event]
+
+    def ended_early(self) -> ServerError:
+        return ServerError(f"the server at {self.url} ended the answer early; try again")
 
 
 def _event(body: dict, url: str) -> str | Answer:
