@@ -1,22 +1,36 @@
 import pytest
 
 from assistant import Assistant
+from assistant.index.chunking import Chunk
 from assistant.index.search import HybridRetriever, reciprocal_rank_fusion
 from assistant.index.text import tokenize
 
 
-def test_rrf_rewards_agreement():
-    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d"]], k=60)
-    ids = [i for i, _ in fused]
-    assert ids[0] == "b"  # second in one list and first in the other beats first in one list only
-    assert set(ids) == {"a", "b", "c", "d"}
-    scores = dict(fused)
-    assert scores["b"] == pytest.approx(1 / 62 + 1 / 61)
-    assert scores["a"] == pytest.approx(1 / 61)
+def _order(rankings):
+    return [i for i, _ in reciprocal_rank_fusion(rankings)]
+
+
+def test_rrf_puts_what_both_rankings_agree_on_first():
+    assert _order([["x", "y"], ["x", "z"]])[0] == "x"  # first in both
+    # Second in one list and first in the other beats first in one list only; each list's own order is kept after.
+    assert _order([["a", "b", "c"], ["b", "d"]]) == ["b", "a", "d", "c"]
+
+
+def test_rrf_keeps_what_only_one_ranking_found():
+    fused = reciprocal_rank_fusion([["a", "b"], []])
+    assert [i for i, _ in fused] == ["a", "b"] and all(score > 0 for _, score in fused)
+    assert set(_order([["a"], ["z"], ["m"]])) == {"a", "z", "m"}
+
+
+def test_rrf_scores_fall_with_the_fused_order():
+    scores = [score for _, score in reciprocal_rank_fusion([["a", "b", "c"], ["c", "b", "a"], ["b"]])]
+    assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1]
 
 
 def test_rrf_ties_are_broken_deterministically():
-    assert reciprocal_rank_fusion([["x"], ["y"]]) == reciprocal_rank_fusion([["y"], ["x"]])
+    tied = reciprocal_rank_fusion([["x"], ["y"]])
+    assert tied == reciprocal_rank_fusion([["y"], ["x"]]) == reciprocal_rank_fusion([["x"], ["y"]])
+    assert {i for i, _ in tied} == {"x", "y"} and tied[0][1] == tied[1][1]
 
 
 @pytest.mark.parametrize(
@@ -55,13 +69,45 @@ def test_hybrid_search_returns_passages_with_scores_and_offsets(indexed):
         assert p.chunk.end - p.chunk.start == len(p.text)
 
 
-def test_hybrid_fuses_both_rankings(indexed):
-    retriever = HybridRetriever(indexed.store)
-    query = "Greta Van Susteren interview July"
-    dense = [c.id for c, _ in indexed.store.dense_search(query, 20)]
-    keyword = [c.id for c in retriever.keyword_search(query, 20)]
-    expected = [cid for cid, _ in reciprocal_rank_fusion([dense, keyword])][:4]
-    assert [p.chunk.id for p in retriever.search(query, 4)] == expected
+class ScriptedStore:
+    """A store whose dense search returns the chunks in a given order: the keyword side is real BM25."""
+
+    version = 1
+
+    def __init__(self, texts: dict[str, str], dense: list[str]) -> None:
+        self._chunks = {cid: Chunk(cid, "doc", text, 0, len(text), 0) for cid, text in texts.items()}
+        self._dense = dense
+
+    def all_chunks(self) -> list[Chunk]:
+        return list(self._chunks.values())
+
+    def dense_search(self, query: str, n: int) -> list[tuple[Chunk, float]]:
+        return [(self._chunks[cid], 1.0 - r / 10) for r, cid in enumerate(self._dense[:n])]
+
+
+HARBOR = {
+    "c1": "The harbor ferry crossed at dawn.",
+    "c2": "Ticket prices rose in 2015.",
+    "c3": "Gulls circled the pier all afternoon.",
+    "c4": "The ferry carries commuters daily.",
+}
+
+
+def test_hybrid_search_ranks_first_a_passage_both_searches_find():
+    # Dense: c3, c1, c2, c4. Keywords "harbor ferry": c1 (both words), then c4 (one word).
+    retriever = HybridRetriever(ScriptedStore(HARBOR, dense=["c3", "c1", "c2", "c4"]))
+    found = retriever.search("harbor ferry", 4)
+    assert [p.chunk.id for p in found] == ["c1", "c4", "c3", "c2"]
+    assert (found[0].dense_rank, found[0].keyword_rank) == (2, 1)
+    assert [p.chunk.id for p in retriever.search("harbor ferry", 2)] == ["c1", "c4"]
+
+
+def test_hybrid_search_keeps_a_passage_only_one_search_finds():
+    retriever = HybridRetriever(ScriptedStore(HARBOR, dense=["c1", "c3", "c4"]))  # dense misses c2
+    by_id = {p.chunk.id: p for p in retriever.search("prices in 2015", 4)}
+    assert set(by_id) == {"c1", "c2", "c3", "c4"}
+    assert (by_id["c2"].dense_rank, by_id["c2"].keyword_rank) == (None, 1)  # the number only BM25 matches
+    assert (by_id["c3"].dense_rank, by_id["c3"].keyword_rank) == (2, None)
 
 
 def test_empty_store_returns_nothing(settings, embeddings):
