@@ -68,12 +68,10 @@ def test_the_cli_and_the_ui_show_a_refused_key_without_it(
     monkeypatch.setenv("ESSAY_ASSISTANT_BASE_URL", BASE_URL)
     with caplog.at_level(logging.DEBUG):
         assert main(["ask", "Who is Kim Yo Jong?", "--model", "openai:qwen", "--data-dir", str(tmp_path / "cli")]) == 2
-    # The whole of stderr: the actionable message, the server without its login, and nothing else.
+    # What to do about it, and the server without its login.
     err = capsys.readouterr().err
-    assert err == (
-        "error: the model server at http://127.0.0.1:9/v1 refused the request (AuthenticationError, HTTP 401)."
-        " Check the provider's API key variable and the model name, or use --model local.\n"
-    ), err
+    assert "error: the model server at http://127.0.0.1:9/v1 refused the request" in err, err
+    assert "API key" in err and "--model local" in err and "Traceback" not in err, err
     _no_secrets(err)
 
     bot = Assistant(secret_settings, llm=RefusingModel(messages=iter([])), embeddings=embeddings)

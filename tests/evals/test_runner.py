@@ -190,7 +190,8 @@ def test_cli_eval_refuses_an_invalid_dataset_before_running(monkeypatch, tmp_pat
     duplicate = EvalItem(id="t-met", question="Again?", answerable=False, reference_answer="x")
     run_cli = _cli_eval(monkeypatch, tmp_path, (MET, duplicate), [])
     assert run_cli() == 2
-    assert capsys.readouterr().err == "error: the dataset is invalid:\n  item 't-met': duplicate id\n"
+    err = capsys.readouterr().err
+    assert err.startswith("error: the dataset is invalid") and "'t-met': duplicate id" in err, err
     assert not (tmp_path / "out").exists()
 
 
@@ -278,7 +279,8 @@ def test_quotes_are_checked_against_the_documents_of_the_run():
 def test_cli_eval_with_a_missing_document_is_an_error_line(monkeypatch, tmp_path: Path, capsys):
     run_cli = _cli_eval(monkeypatch, tmp_path, (WAR,), [])
     assert run_cli("--documents", str(tmp_path / "nowhere.md")) == 2
-    assert capsys.readouterr().err == f"error: {tmp_path / 'nowhere.md'}: no such file\n"
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and f"{tmp_path / 'nowhere.md'}: no such file" in err, err
 
 
 def test_cli_eval_gates_the_users_own_corpus(monkeypatch, tmp_path: Path, capsys):
