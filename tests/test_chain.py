@@ -6,7 +6,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from pydantic import Field
 
-from assistant import Answer, Assistant
+from assistant import Answer
 
 DECLINED = "I could not find that in this essay."
 HISTORY = [
@@ -268,9 +268,9 @@ class PrefixCachingFake(GenericFakeChatModel):
 
 
 @pytest.mark.parametrize(("budget", "kept"), [(100_000, True), (0, False)])
-def test_only_the_whole_corpus_system_prompt_is_kept_as_a_prefix(settings, embeddings, budget, kept):
+def test_only_the_whole_corpus_system_prompt_is_kept_as_a_prefix(make_assistant, budget, kept):
     llm = PrefixCachingFake(messages=iter([AIMessage("Answer [1]."), AIMessage("Answer [2].")]))
-    bot = Assistant(settings.model_copy(update={"context_budget": budget}), llm=llm, embeddings=embeddings)
+    bot = make_assistant(llm=llm, context_budget=budget)
     bot.ask("Where have they met?")
     bot.ask("Who is Kim Yo Jong?")
     if kept:

@@ -5,7 +5,7 @@ import logging
 import httpx
 import openai
 import pytest
-from fakes import HashingEmbeddings
+from fakes import HashingEmbeddings, StubVerifier
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from assistant import Assistant, ModelError
@@ -49,7 +49,7 @@ def _no_secrets(text: str) -> None:
     ],
 )
 def test_model_errors_name_the_server_but_no_credentials(secret_settings, embeddings, caplog, model, expected):
-    bot = Assistant(secret_settings, llm=model(messages=iter([])), embeddings=embeddings)
+    bot = Assistant(secret_settings, llm=model(messages=iter([])), embeddings=embeddings, verifier=StubVerifier())
     with caplog.at_level(logging.DEBUG), pytest.raises(ModelError) as exc:
         bot.ask("Where have Trump and Kim met?")
     assert expected in str(exc.value) and "at http://127.0.0.1:9/v1 " in str(exc.value)
@@ -65,6 +65,7 @@ def test_the_cli_and_the_ui_show_a_refused_key_without_it(
 
     monkeypatch.setattr(module, "make_chat_model", lambda settings: RefusingModel(messages=iter([])))
     monkeypatch.setattr(module, "make_embeddings", lambda *args: HashingEmbeddings())
+    monkeypatch.setattr(module, "MeaningVerifier", lambda *args, **kwargs: StubVerifier())
     monkeypatch.setenv("ESSAY_ASSISTANT_BASE_URL", BASE_URL)
     with caplog.at_level(logging.DEBUG):
         assert main(["ask", "Who is Kim Yo Jong?", "--model", "openai:qwen", "--data-dir", str(tmp_path / "cli")]) == 2
@@ -74,7 +75,9 @@ def test_the_cli_and_the_ui_show_a_refused_key_without_it(
     assert "API key" in err and "--model local" in err and "Traceback" not in err, err
     _no_secrets(err)
 
-    bot = Assistant(secret_settings, llm=RefusingModel(messages=iter([])), embeddings=embeddings)
+    bot = Assistant(
+        secret_settings, llm=RefusingModel(messages=iter([])), embeddings=embeddings, verifier=StubVerifier()
+    )
     bot.ensure_index()
     with caplog.at_level(logging.DEBUG):
         *_, (reply, _) = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))

@@ -2,7 +2,7 @@
 
 import httpx
 import pytest
-from fakes import HashingEmbeddings
+from fakes import HashingEmbeddings, StubVerifier
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from assistant import Assistant, ModelError, StoreError
@@ -20,7 +20,7 @@ class DownModel(GenericFakeChatModel):
 def test_a_down_model_gives_a_clear_error_without_secrets(settings, embeddings, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret-123")
     settings = settings.model_copy(update={"base_url": "http://127.0.0.1:9/v1", "model": "openai:qwen"})
-    bot = Assistant(settings, llm=DownModel(messages=iter([])), embeddings=embeddings)
+    bot = Assistant(settings, llm=DownModel(messages=iter([])), embeddings=embeddings, verifier=StubVerifier())
     with pytest.raises(ModelError) as exc:
         bot.ask("Where have Trump and Kim met?")
     message = str(exc.value)
@@ -32,7 +32,7 @@ def test_the_ui_shows_a_down_model_as_a_message(settings, embeddings):
     from assistant.ui.app import chat
 
     remote = settings.model_copy(update={"base_url": "http://127.0.0.1:9/v1", "model": "openai:qwen"})
-    bot = Assistant(remote, llm=DownModel(messages=iter([])), embeddings=embeddings)
+    bot = Assistant(remote, llm=DownModel(messages=iter([])), embeddings=embeddings, verifier=StubVerifier())
     bot.ensure_index()
     *_, (reply, _) = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
     assert (
@@ -43,7 +43,7 @@ def test_the_ui_shows_a_down_model_as_a_message(settings, embeddings):
 
 def test_a_local_engine_that_stops_or_refuses_gets_its_own_message(settings, embeddings):
     """The embedded server has no URL, key or retries to check: the message says what to do instead."""
-    bot = Assistant(settings, llm=DownModel(messages=iter([])), embeddings=embeddings)
+    bot = Assistant(settings, llm=DownModel(messages=iter([])), embeddings=embeddings, verifier=StubVerifier())
     with pytest.raises(ModelError, match="the local model stopped answering \\(ConnectError\\)"):
         bot.ask("Where have Trump and Kim met?")
 
