@@ -76,13 +76,25 @@ def test_switching_embedding_on_an_existing_collection_is_refused(settings, embe
         Assistant(settings, embeddings=Other())
 
 
-def test_collection_uses_cosine_space(settings, embeddings):
-    from assistant.index.chroma import make_client
+class Arrows(HashingEmbeddings):
+    """Two-dimensional vectors of different lengths: cosine, inner product and L2 distance each rank them otherwise."""
 
-    bot = Assistant(settings, embeddings=embeddings)
-    active = bot.store.generation().rpartition(":")[0]  # the generation's name, then a colon and a change counter
-    config = make_client(settings.store_location).get_collection(active, embedding_function=None).configuration
-    assert config["hnsw"]["space"] == "cosine"
+    name = "arrows"
+    VECTORS = {"long": [10.0, 10.0], "slanted": [5.0, 1.0], "short": [1.2, 1.5], "east": [1.0, 0.0]}
+
+    def _embed(self, text):
+        return next((v for word, v in self.VECTORS.items() if word in text.lower()), [0.0, 1.0])
+
+
+def test_dense_search_ranks_by_angle_whatever_the_vectors_length(settings, tmp_path: Path):
+    """A provider's embeddings need not be unit vectors: the nearest in meaning (angle) still comes first."""
+    for word in ("long", "slanted", "short"):
+        (tmp_path / f"{word}.md").write_text(f"# A {word} arrow\n\nIt points {word}.\n", encoding="utf-8")
+    bot = Assistant(settings, embeddings=Arrows())
+    bot.index([tmp_path], progress=False)
+    found = bot.store.dense_search("east", 3)
+    assert [c.doc_id for c, _ in found] == ["slanted", "long", "short"]  # by inner product: long; by L2: short
+    assert found[0][1] == pytest.approx(5 / 26**0.5, abs=1e-3)  # the cosine similarity itself
 
 
 def test_a_second_process_cannot_write_to_the_embedded_store_and_gets_a_clear_error(

@@ -65,6 +65,5 @@ def test_missing_part_package_names_the_fix():
 
 
 def test_bundled_model_parts_are_installed_and_add_up():
-    parts = part_paths(QWEN_CODER_1_5B)
-    assert len(parts) == 22
-    assert sum(p.stat().st_size for p in parts) == QWEN_CODER_1_5B.size
+    parts = part_paths(QWEN_CODER_1_5B)  # however many the model is split into
+    assert parts and sum(p.stat().st_size for p in parts) == QWEN_CODER_1_5B.size
