@@ -62,7 +62,7 @@ def test_unreachable_recognises_client_errors_by_type(name):
     assert not unreachable(ValueError("bad request"))
 
 
-def test_provider_models_get_timeouts_and_retries(settings, monkeypatch):
+def test_provider_models_get_the_configured_timeouts_retries_and_sampling(settings, monkeypatch):
     seen = {}
 
     def fake_init(name, **kwargs):
@@ -70,23 +70,16 @@ def test_provider_models_get_timeouts_and_retries(settings, monkeypatch):
         return GenericFakeChatModel(messages=iter([]))
 
     monkeypatch.setattr("langchain.chat_models.init_chat_model", fake_init)
-    s = settings.model_copy(
-        update={
-            "model": "openai:qwen",
-            "base_url": "http://127.0.0.1:8080/v1",
-            "request_timeout": 5.0,
-            "max_retries": 1,
-        }
-    )
-    make_chat_model(s)
-    assert seen == {
-        "name": "openai:qwen",
-        "temperature": 0.0,
-        "max_tokens": 320,
-        "timeout": 5.0,
-        "max_retries": 1,
+    configured = {
         "base_url": "http://127.0.0.1:8080/v1",
+        "request_timeout": 5.0,
+        "max_retries": 1,
+        "temperature": 0.3,
+        "max_answer_tokens": 111,
     }
+    make_chat_model(settings.model_copy(update={"model": "openai:qwen"} | configured))
+    assert seen["name"] == "openai:qwen" and seen["base_url"] == "http://127.0.0.1:8080/v1"
+    assert (seen["timeout"], seen["max_retries"], seen["temperature"], seen["max_tokens"]) == (5.0, 1, 0.3, 111)
 
 
 def test_provider_embeddings_through_init_embeddings(settings, monkeypatch):
