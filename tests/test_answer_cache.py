@@ -117,9 +117,9 @@ def test_the_cache_is_bounded_and_keeps_the_most_recent():
 @pytest.mark.parametrize(
     ("a", "b", "same"),
     [
-        ("Who wrote this essay?", "who wrote  this essay", True),
-        ("Who wrote this essay?", "Who wrote this essay!", True),
-        ("Who wrote this essay?", "Who read this essay?", False),
+        ("Which person authored this essay?", "which person authored  this essay", True),
+        ("Which person authored this essay?", "Which person authored this essay!", True),
+        ("Which person authored this essay?", "Which person read this essay?", False),
     ],
 )
 def test_normalised_questions(a, b, same):

@@ -73,15 +73,15 @@ def test_follow_up_is_condensed_before_retrieval_in_top_k_mode(make_assistant):
         context_budget=0,
         k=2,
     )
-    answer = bot.ask("When did he propose it?", history=HISTORY)
+    answer = bot.ask("When did he put that forward?", history=HISTORY)
     assert answer.standalone_question == "When did Moon Jae-in propose another summit?"
     assert len(recorder.calls) == 2
     condense_prompt = " ".join(m.content for m in recorder.calls[0])
     assert "Which leader called for one more U.S.-North Korea summit?" in condense_prompt
-    assert "When did he propose it?" in condense_prompt
+    assert "When did he put that forward?" in condense_prompt
     answer_prompt = recorder.calls[1]
     assert [m.type for m in answer_prompt] == ["system", "human", "ai", "human"]  # history, then the question
-    assert answer_prompt[-1].content.find("When did he propose it?") >= 0
+    assert answer_prompt[-1].content.find("When did he put that forward?") >= 0
     assert "Moon Jae-in proposed" in answer.passages[0].text
 
 
@@ -96,7 +96,7 @@ def test_no_condense_call_without_history(make_assistant):
 def test_no_condense_call_when_the_whole_corpus_is_in_the_prompt(make_assistant):
     recorder = PromptRecorder()
     bot = make_assistant("Moon Jae-in proposed it in July [1].", recorder=recorder, context_budget=100_000)
-    answer = bot.ask("When did he propose it?", history=HISTORY)
+    answer = bot.ask("When did he put that forward?", history=HISTORY)
     assert len(recorder.calls) == 1
     assert [m.type for m in recorder.calls[0]] == ["system", "human", "ai", "human"]
     assert answer.text == "Moon Jae-in proposed it in July [1]."
@@ -195,7 +195,7 @@ def test_generation_stops_once_the_opening_sentences_fail(make_assistant):
         f"Word{i} here." for i in range(200)
     )
     bot = make_assistant(invented, callbacks=[TokenCounter()], drop=["67", "Pyongyang"])
-    deltas, answer = _seen(bot, "How old is Kim Jong-un?")
+    deltas, answer = _seen(bot, "What age is Kim Jong-un now?")
     assert deltas == [DECLINED]
     assert TokenCounter.tokens < 40  # the fake streams a word per token: over 400 had it run on
 
@@ -217,7 +217,7 @@ def test_an_answer_or_an_off_topic_decline_offers_no_closest_passages(make_assis
 
 
 def test_a_model_decline_is_kept(make_assistant):
-    answer = make_assistant("The essay does not say.").ask("How old is Kim Jong-un?")
+    answer = make_assistant("The essay does not say.").ask("What age is Kim Jong-un now?")
     assert answer.text == DECLINED and answer.declined and answer.grounded is True
 
 

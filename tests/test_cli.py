@@ -116,7 +116,7 @@ def test_chat_keeps_history_until_cleared(fake_models, tmp_path: Path, capsys, m
         "Kim Yo Jong is the younger sister of Kim Jong-un [1].",
     )
     lines = iter(
-        ["Who proposed another summit?", "", "When did he propose it?", "/clear", "Who is Kim Yo Jong?", "/exit"]
+        ["Who proposed another summit?", "", "When did he put that forward?", "/clear", "Who is Kim Yo Jong?", "/exit"]
     )
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
     assert main(["chat", "--data-dir", str(tmp_path)]) == 0

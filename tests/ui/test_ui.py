@@ -96,7 +96,7 @@ def test_follow_up_reaches_the_model_with_clean_history(make_assistant):
     doc = bot.documents()[0]
     *_, (first, _) = chat(bot, "Who proposed another summit?", [], doc)
     history = [{"role": "user", "content": "Who proposed another summit?"}, *first]
-    *_, (second, _) = chat(bot, "When did he propose it?", history, doc)
+    *_, (second, _) = chat(bot, "When did he put that forward?", history, doc)
     sent = recorder.calls[-1]
     assert [m.type for m in sent] == ["system", "human", "ai", "human"]
     assert sent[2].content == "Moon Jae-in proposed another summit [1]."  # links stripped, Sources dropped
@@ -216,6 +216,6 @@ def test_odd_questions_are_cleaned_and_answered(make_assistant, question):
 )
 def test_a_history_of_the_wrong_shape_gets_a_clear_message(ui_bot, history, expected, caplog):
     bot, doc = ui_bot("unused")
-    *_, (reply, _) = list(chat(bot, "When did he propose it?", history, doc))
+    *_, (reply, _) = list(chat(bot, "When did he put that forward?", history, doc))
     assert reply["content"].startswith("**Cannot answer.**") and expected in reply["content"]
     assert "Traceback" not in caplog.text
