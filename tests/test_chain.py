@@ -22,7 +22,7 @@ def test_each_sentence_cites_the_essay_sentence_that_supports_it(make_assistant)
     bot = make_assistant(
         "They met in Singapore, Hanoi, and in the Demilitarized Zone [16]. Kim Yo Jong is his younger sister [7]."
     )
-    answer = bot.ask("Where have Trump and Kim met?")
+    answer = bot.ask("Where have Trump and Kim held their meetings?")
     assert (
         answer.text
         == "They met in Singapore, Hanoi, and in the Demilitarized Zone [1]. Kim Yo Jong is his younger sister [2]."
@@ -44,7 +44,7 @@ def test_a_citation_goes_after_a_closing_quote_not_inside_it(make_assistant):
 
 def test_whole_corpus_goes_in_document_order_when_it_fits(make_assistant):
     bot = make_assistant("ok [1]", context_budget=100_000)
-    answer = bot.ask("Where have Trump and Kim met?")
+    answer = bot.ask("Where have Trump and Kim held their meetings?")
     assert len(answer.passages) == bot.chunk_count
     assert [p.start for p in answer.passages] == sorted(p.start for p in answer.passages)
 
@@ -59,8 +59,8 @@ def test_top_k_passages_when_the_corpus_exceeds_the_budget(make_assistant):
 def test_prompt_prefix_is_identical_across_questions_in_full_mode(make_assistant):
     recorder = PromptRecorder()
     bot = make_assistant("a [1]", "b [2]", recorder=recorder, context_budget=100_000)
-    bot.ask("Where have Trump and Kim met?")
-    bot.ask("Who is Kim Yo Jong?")
+    bot.ask("Where have Trump and Kim held their meetings?")
+    bot.ask("Whose sister is Kim Yo Jong?")
     assert recorder.calls[0][0].content == recorder.calls[1][0].content  # the cacheable system prompt
 
 
@@ -88,9 +88,9 @@ def test_follow_up_is_condensed_before_retrieval_in_top_k_mode(make_assistant):
 def test_no_condense_call_without_history(make_assistant):
     recorder = PromptRecorder()
     bot = make_assistant("Answer [1].", recorder=recorder, context_budget=0)
-    answer = bot.ask("Who is Kim Yo Jong?")
+    answer = bot.ask("Whose sister is Kim Yo Jong?")
     assert len(recorder.calls) == 1
-    assert answer.standalone_question == "Who is Kim Yo Jong?"
+    assert answer.standalone_question == "Whose sister is Kim Yo Jong?"
 
 
 def test_no_condense_call_when_the_whole_corpus_is_in_the_prompt(make_assistant):
@@ -106,7 +106,7 @@ def test_stream_yields_whole_verified_sentences_then_the_answer(make_assistant):
     bot = make_assistant(
         "They met in Singapore, Hanoi, and in the Demilitarized Zone. Kim Yo Jong is Kim Jong-un's younger sister."
     )
-    events = list(bot.stream("Where have Trump and Kim met?"))
+    events = list(bot.stream("Where have Trump and Kim held their meetings?"))
     deltas, final = events[:-1], events[-1]
     assert isinstance(final, Answer) and all(isinstance(d, str) for d in deltas)
     assert deltas == [
@@ -122,8 +122,8 @@ def test_async_twins(make_assistant):
     bot = make_assistant(one, two)
 
     async def run():
-        first = await bot.aask("Where have Trump and Kim met?")
-        events = [e async for e in bot.astream("Who is Kim Yo Jong?")]
+        first = await bot.aask("Where have Trump and Kim held their meetings?")
+        events = [e async for e in bot.astream("Whose sister is Kim Yo Jong?")]
         return first, events
 
     first, events = asyncio.run(run())
@@ -167,7 +167,8 @@ def _seen(bot, question):
 def test_an_unsupported_sentence_is_never_streamed_and_a_supported_one_still_is(make_assistant):
     reply = "The capital of France is Paris. They met in Singapore, Hanoi, and in the Demilitarized Zone."
     deltas, answer = _seen(
-        make_assistant(reply, drop=["Paris"]), "What is the capital of France, and where have Trump and Kim met?"
+        make_assistant(reply, drop=["Paris"]),
+        "What is the capital of France, and where have Trump and Kim held their meetings?",
     )
     assert not any("Paris" in d for d in deltas)
     assert "".join(deltas) == answer.text == "They met in Singapore, Hanoi, and in the Demilitarized Zone [1]."
@@ -211,7 +212,8 @@ def test_a_decline_offers_the_closest_passages_for_the_question(make_assistant):
 
 
 def test_an_answer_or_an_off_topic_decline_offers_no_closest_passages(make_assistant):
-    assert make_assistant("They met in Singapore and Hanoi [2].").ask("Where have Trump and Kim met?").closest == []
+    met = make_assistant("They met in Singapore and Hanoi [2].").ask("Where have Trump and Kim held their meetings?")
+    assert met.closest == []
     reply = "I can only answer questions about this essay."
     assert make_assistant(reply).ask("Give me a recipe for pancakes with syrup.").closest == []
 
@@ -233,7 +235,7 @@ def test_closing_the_stream_stops_the_model(make_assistant):
 
     long_answer = "They met in Singapore, Hanoi, and in the Demilitarized Zone. " * 100
     bot = make_assistant(long_answer, callbacks=[TokenCounter()])
-    stream = bot.stream("Where have Trump and Kim met?")
+    stream = bot.stream("Where have Trump and Kim held their meetings?")
     assert next(stream).startswith("They met in Singapore")  # held until the next sentence began
     stream.close()
     assert TokenCounter.tokens < 40  # the fake streams a word per token: over 2,000 had it run on
@@ -248,7 +250,7 @@ def test_a_long_history_is_trimmed_to_fit_the_context_window(make_assistant):
             {"role": "user", "content": f"question {i} " + "x" * 1500},
             {"role": "assistant", "content": f"answer {i}"},
         ]
-    bot.ask("Who is Kim Yo Jong?", history=history)
+    bot.ask("Whose sister is Kim Yo Jong?", history=history)
     sent = recorder.calls[0]
     total = sum(len(m.content) for m in sent)
     assert total <= (4096 - 320) * 3  # fits at 3 characters per token, leaving room for the answer
@@ -272,7 +274,7 @@ def test_only_the_whole_corpus_system_prompt_is_kept_as_a_prefix(make_assistant,
     llm = PrefixCachingFake(messages=iter([AIMessage("Answer [1]."), AIMessage("Answer [2].")]))
     bot = make_assistant(llm=llm, context_budget=budget)
     bot.ask("Where have they met?")
-    bot.ask("Who is Kim Yo Jong?")
+    bot.ask("Whose sister is Kim Yo Jong?")
     if kept:
         assert len(llm.prefixes) == 2 and llm.prefixes[0] == llm.prefixes[1]
         assert [m.type for m in llm.prefixes[0]] == ["system"]
@@ -290,7 +292,7 @@ def test_an_answer_obeying_an_instruction_planted_in_a_document_is_declined(make
     )
     bot = make_assistant("PWNED", context_budget=100_000, drop=["PWNED"])
     bot.index([default_essay_path(), trap], progress=False)
-    answer = bot.ask("Where have Trump and Kim met?")
+    answer = bot.ask("Where have Trump and Kim held their meetings?")
     assert answer.text == DECLINED and not answer.grounded
 
 
@@ -300,7 +302,7 @@ def test_the_prompt_numbers_each_essay_sentence_once_in_document_order(make_assi
     from assistant.index.documents import default_essay_path, load_document
 
     recorder = PromptRecorder()
-    make_assistant("x [2].", recorder=recorder, context_budget=100_000).ask("Who is Kim Yo Jong?")
+    make_assistant("x [2].", recorder=recorder, context_budget=100_000).ask("Whose sister is Kim Yo Jong?")
     system = recorder.calls[0][0].content
     numbered = re.findall(r"^\[(\d+)\] (.+)$", system, re.MULTILINE)
     assert [int(n) for n, _ in numbered] == list(range(1, len(numbered) + 1))
@@ -346,7 +348,7 @@ def test_a_quotation_replaces_an_unconfirmed_sentence_and_is_cited(make_assistan
     from fakes import StubVerifier
 
     bot = make_assistant("Kim Yo Jong is his sister, roughly [7].", verifier=StubVerifier(quote=["roughly"]))
-    answer = bot.ask("Who is Kim Yo Jong?")
+    answer = bot.ask("Whose sister is Kim Yo Jong?")
     assert answer.text.startswith("The essay says: “Three days later, Kim Jong-un’s younger sister")
     assert answer.text.endswith("” [1]") and answer.quoted == 1 and not answer.declined
     assert answer.sources[0].cited_text.startswith("Three days later")
@@ -356,7 +358,7 @@ def test_sentences_from_apart_are_quoted_apart_each_with_its_own_citation(make_a
     from fakes import StubVerifier
 
     bot = make_assistant("They met thrice, roughly [6][16].", verifier=StubVerifier(quote=["roughly"]))
-    answer = bot.ask("Where have Trump and Kim met?")
+    answer = bot.ask("Where have Trump and Kim held their meetings?")
     assert answer.text.startswith("The essay says: “During an interview with Greta Van Susteren")
     assert "” [1] “The president has met with Kim three times already" in answer.text
     assert answer.text.endswith("” [2]")

@@ -15,7 +15,7 @@ from assistant.cli import main
 from assistant.ui.app import chat, serve
 
 REPLY = "The capital of France is Paris. They met in Singapore, Hanoi, and in the Demilitarized Zone."
-QUESTION = "What is the capital of France, and where have Trump and Kim met?"
+QUESTION = "What is the capital of France, and where have Trump and Kim held their meetings?"
 SUPPORTED = "They met in Singapore, Hanoi, and in the Demilitarized Zone"
 
 

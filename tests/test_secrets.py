@@ -51,7 +51,7 @@ def _no_secrets(text: str) -> None:
 def test_model_errors_name_the_server_but_no_credentials(secret_settings, embeddings, caplog, model, expected):
     bot = Assistant(secret_settings, llm=model(messages=iter([])), embeddings=embeddings, verifier=StubVerifier())
     with caplog.at_level(logging.DEBUG), pytest.raises(ModelError) as exc:
-        bot.ask("Where have Trump and Kim met?")
+        bot.ask("Where have Trump and Kim held their meetings?")
     assert expected in str(exc.value) and "at http://127.0.0.1:9/v1 " in str(exc.value)
     _no_secrets(str(exc.value))
     _no_secrets(caplog.text)
@@ -68,7 +68,10 @@ def test_the_cli_and_the_ui_show_a_refused_key_without_it(
     monkeypatch.setattr(module, "MeaningVerifier", lambda *args, **kwargs: StubVerifier())
     monkeypatch.setenv("ESSAY_ASSISTANT_BASE_URL", BASE_URL)
     with caplog.at_level(logging.DEBUG):
-        assert main(["ask", "Who is Kim Yo Jong?", "--model", "openai:qwen", "--data-dir", str(tmp_path / "cli")]) == 2
+        assert (
+            main(["ask", "Whose sister is Kim Yo Jong?", "--model", "openai:qwen", "--data-dir", str(tmp_path / "cli")])
+            == 2
+        )
     # What to do about it, and the server without its login.
     err = capsys.readouterr().err
     assert "error: the model server at http://127.0.0.1:9/v1 refused the request" in err, err
@@ -80,7 +83,7 @@ def test_the_cli_and_the_ui_show_a_refused_key_without_it(
     )
     bot.ensure_index()
     with caplog.at_level(logging.DEBUG):
-        *_, (reply, _) = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
+        *_, (reply, _) = list(chat(bot, "Whose sister is Kim Yo Jong?", [], bot.documents()[0]))
         warm = WarmUp(bot).start()
         assert warm.ready.wait(60), "the warm-up never finished"
     assert reply["content"].startswith("**Cannot answer.** The model is not available: the model server")

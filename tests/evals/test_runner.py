@@ -15,7 +15,7 @@ from assistant.index.documents import default_essay_path, load_document
 ESSAY_TEXT = load_document(default_essay_path()).text
 MET = EvalItem(
     id="t-met",
-    question="Where have Trump and Kim met?",
+    question="Where have Trump and Kim held their meetings?",
     answerable=True,
     reference_answer="In Singapore, Hanoi and the Demilitarized Zone.",
     required_facts=[["Singapore"], ["Hanoi"], ["DMZ", "Demilitari[sz]ed Zone"]],

@@ -111,7 +111,7 @@ def test_a_held_empty_store_is_indexed_only_in_the_copy(holder, settings, embedd
         llm=fake_llm("They met in Singapore, Hanoi, and in the Demilitarized Zone [16]."),
         verifier=StubVerifier(),
     )
-    assert "Singapore" in bot.ask("Where have Trump and Kim met?").text
+    assert "Singapore" in bot.ask("Where have Trump and Kim held their meetings?").text
     assert bot.chunk_count > 0
     assert _digest(settings.resolved_chroma_path) == before
 

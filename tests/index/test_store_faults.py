@@ -30,7 +30,7 @@ def test_a_missing_store_is_rebuilt(make_assistant, settings):
     shutil.rmtree(settings.resolved_chroma_path)
     again = make_assistant("They met in Singapore, Hanoi, and in the Demilitarized Zone [3].")
     assert again.chunk_count == 0
-    assert "Singapore" in again.ask("Where have Trump and Kim met?").text
+    assert "Singapore" in again.ask("Where have Trump and Kim held their meetings?").text
     assert again.chunk_count == count and settings.resolved_chroma_path.is_dir()
 
 
@@ -56,7 +56,7 @@ def test_a_corrupt_store_is_moved_aside_reported_and_rebuilt(damage, make_assist
     (aside,) = store_dir.parent.glob("chroma.corrupt-*")
     assert "unreadable" in caplog.text and str(aside) in caplog.text and "essay-assistant index" in caplog.text
     assert (aside / "chroma.sqlite3").read_bytes() == damaged, "the damaged files are kept, not deleted"
-    assert "Singapore" in bot.ask("Where have Trump and Kim met?").text
+    assert "Singapore" in bot.ask("Where have Trump and Kim held their meetings?").text
     assert bot.chunk_count > 0
 
     caplog.clear()
@@ -115,7 +115,7 @@ def test_a_failed_index_run_leaves_the_previous_index_untouched(settings, tmp_pa
         bot.index([big], rebuild=True, progress=False)
     assert sorted((c.id, c.text) for c in bot.chunks) == before
     assert _collections(bot) == collections, "the half-built generation is dropped"
-    assert bot.store.dense_search("Where have Trump and Kim met?", 3)
+    assert bot.store.dense_search("Where have Trump and Kim held their meetings?", 3)
 
 
 def test_each_changing_run_switches_to_a_new_generation_and_drops_the_old(settings, embeddings, tmp_path: Path):

@@ -22,7 +22,7 @@ def test_a_down_model_gives_a_clear_error_without_secrets(settings, embeddings, 
     settings = settings.model_copy(update={"base_url": "http://127.0.0.1:9/v1", "model": "openai:qwen"})
     bot = Assistant(settings, llm=DownModel(messages=iter([])), embeddings=embeddings, verifier=StubVerifier())
     with pytest.raises(ModelError) as exc:
-        bot.ask("Where have Trump and Kim met?")
+        bot.ask("Where have Trump and Kim held their meetings?")
     message = str(exc.value)
     assert "http://127.0.0.1:9/v1 did not answer (ConnectError)" in message and "retries" in message
     assert "sk-test-secret-123" not in message
@@ -34,7 +34,7 @@ def test_the_ui_shows_a_down_model_as_a_message(settings, embeddings):
     remote = settings.model_copy(update={"base_url": "http://127.0.0.1:9/v1", "model": "openai:qwen"})
     bot = Assistant(remote, llm=DownModel(messages=iter([])), embeddings=embeddings, verifier=StubVerifier())
     bot.ensure_index()
-    *_, (reply, _) = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
+    *_, (reply, _) = list(chat(bot, "Whose sister is Kim Yo Jong?", [], bot.documents()[0]))
     assert (
         reply["content"].startswith("**Cannot answer.** The model is not available:")
         and "did not answer" in reply["content"]
@@ -45,7 +45,7 @@ def test_a_local_engine_that_stops_or_refuses_gets_its_own_message(settings, emb
     """The embedded server has no URL, key or retries to check: the message says what to do instead."""
     bot = Assistant(settings, llm=DownModel(messages=iter([])), embeddings=embeddings, verifier=StubVerifier())
     with pytest.raises(ModelError, match="the local model stopped answering \\(ConnectError\\)"):
-        bot.ask("Where have Trump and Kim met?")
+        bot.ask("Where have Trump and Kim held their meetings?")
 
     class Refused(Exception):
         status_code = 400

@@ -24,7 +24,7 @@ def test_chat_streams_then_ends_with_answer_sources_and_highlighted_essay(ui_bot
     bot, doc = ui_bot(
         "They met in Singapore, Hanoi, and in the Demilitarized Zone [16]. Kim Yo Jong is his younger sister."
     )
-    outputs = list(chat(bot, "Where have Trump and Kim met?", [], doc))
+    outputs = list(chat(bot, "Where have Trump and Kim held their meetings?", [], doc))
     partials, (messages, essay) = outputs[:-1], outputs[-1]
     assert [p for p, _ in partials] == [  # the held sentence shows as being checked
         '<em class="checking">(checking against the essay…)</em>',
@@ -59,7 +59,7 @@ def test_bad_questions_become_readable_messages(ui_bot, message, expected):
 def test_a_failing_model_becomes_a_readable_message(make_assistant):
     bot = make_assistant()  # no replies: the fake raises when called
     bot.ensure_index()
-    *_, (reply, _) = list(chat(bot, "Who is Kim Yo Jong?", [], bot.documents()[0]))
+    *_, (reply, _) = list(chat(bot, "Whose sister is Kim Yo Jong?", [], bot.documents()[0]))
     assert reply["content"] == "**Cannot answer.** Something went wrong while answering. Please try again."
 
 
@@ -127,16 +127,16 @@ def test_essay_html_escapes_and_marks_overlapping_spans():
 def test_feedback_is_logged_with_sources_and_becomes_eval_cases(ui_bot, tmp_path):
     bot, doc = ui_bot("They met in Singapore, Hanoi, and in the Demilitarized Zone [16].")
     log = FeedbackLog(tmp_path / "feedback.jsonl", {"model": "local", "k": 4})
-    *_, (messages, _) = chat(bot, "Where have Trump and Kim met?", [], doc, log)
-    log.record(messages[0]["content"], "Where have Trump and Kim met?", True)
-    log.record(messages[0]["content"], "Where have Trump and Kim met?", False)
+    *_, (messages, _) = chat(bot, "Where have Trump and Kim held their meetings?", [], doc, log)
+    log.record(messages[0]["content"], "Where have Trump and Kim held their meetings?", True)
+    log.record(messages[0]["content"], "Where have Trump and Kim held their meetings?", False)
     lines = [json.loads(x) for x in (tmp_path / "feedback.jsonl").read_text().splitlines()]
     assert [x["liked"] for x in lines] == [True, False]
     assert lines[0]["answer"] == "They met in Singapore, Hanoi, and in the Demilitarized Zone [1]."
     assert lines[0]["sources"][0]["citation"] == 1 and lines[0]["settings"] == {"model": "local", "k": 4}
 
     (case,) = feedback_to_cases(tmp_path / "feedback.jsonl")
-    assert case["question"] == "Where have Trump and Kim met?" and case["answerable"] is True
+    assert case["question"] == "Where have Trump and Kim held their meetings?" and case["answerable"] is True
     assert case["reference_answer"] == "They met in Singapore, Hanoi, and in the Demilitarized Zone."
     assert case["supporting_quotes"] == [
         "The president has met with Kim three times already, in Singapore, Hanoi, "
@@ -184,7 +184,7 @@ NASTY_QUESTIONS = {
     "control characters": "Who is\x01 Kim\x1b[31m Yo Jong?\x7f",
     "NUL bytes": "Who is\x00 Kim Yo Jong?\x00",
     "lone surrogates": "Who is \ud800Kim Yo Jong?\udfff",
-    "a long single token": "Who is Kim Yo Jong? " + "x" * 1900,
+    "a long single token": "Whose sister is Kim Yo Jong? " + "x" * 1900,
     "non-English text": "¿Quién es Kim Yo Jong? 金与正は誰ですか? Кто такая Ким Ё Чжон?",
 }
 
