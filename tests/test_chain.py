@@ -241,9 +241,10 @@ def test_closing_the_stream_stops_the_model(make_assistant):
     assert TokenCounter.tokens < 40  # the fake streams a word per token: over 2,000 had it run on
 
 
-def test_a_long_history_is_trimmed_to_fit_the_context_window(make_assistant):
+def _sent_with_long_history(make_assistant, **settings) -> list:
+    """What the model is sent for a question after six long turns; ``settings`` override the defaults."""
     recorder = PromptRecorder()
-    bot = make_assistant("Kim Yo Jong is the younger sister of Kim Jong-un [1].", recorder=recorder, n_ctx=4096)
+    bot = make_assistant("Kim Yo Jong is the younger sister of Kim Jong-un [1].", recorder=recorder, **settings)
     history = []
     for i in range(6):
         history += [
@@ -251,12 +252,18 @@ def test_a_long_history_is_trimmed_to_fit_the_context_window(make_assistant):
             {"role": "assistant", "content": f"answer {i}"},
         ]
     bot.ask("Whose sister is Kim Yo Jong?", history=history)
-    sent = recorder.calls[0]
+    return recorder.calls[0]
+
+
+def test_a_long_history_is_trimmed_to_fit_the_context_window(make_assistant):
+    sent = _sent_with_long_history(make_assistant, n_ctx=4096, max_answer_tokens=320)
     total = sum(len(m.content) for m in sent)
     assert total <= (4096 - 320) * 3  # fits at 3 characters per token, leaving room for the answer
     kept = [m.content for m in sent[1:-1]]
     assert kept and kept[0].startswith("question ") and kept[-1] == "answer 5"  # the newest turns survive
     assert not any(k.startswith("question 0") for k in kept)  # the oldest go first
+    roomier = _sent_with_long_history(make_assistant, n_ctx=4096, max_answer_tokens=1000)
+    assert 2 < len(roomier) < len(sent)  # a longer answer allowed leaves room for fewer turns, but some
 
 
 class PrefixCachingFake(GenericFakeChatModel):
