@@ -17,6 +17,11 @@ from fakes import HashingEmbeddings, PromptRecorder, StubVerifier, fake_llm
 
 from assistant import Assistant, Settings
 
+# gradio_client, the tests' client of the UI (not part of the product), goes through huggingface_hub, which
+# otherwise contacts huggingface.co for telemetry and an agent registry. docs/api.md says so to its users.
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 
 def pytest_addoption(parser):
     """`pytest -m eval` on a corpus of your own: the eval gate's documents, dataset and baseline."""

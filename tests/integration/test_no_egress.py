@@ -1,5 +1,7 @@
 """Nothing leaves the machine by default: only loopback connections while serving and evaluating."""
 
+import socket
+
 from conftest import _free_port
 from gradio_client import Client
 from pytest_socket import enable_socket, socket_allow_hosts
@@ -12,9 +14,18 @@ from assistant.evals.runner import run_eval
 LOOPBACK = ["127.0.0.1", "::1", "localhost"]
 
 
-def test_serve_and_chat_connect_only_to_loopback(tmp_path):
+def test_serve_and_chat_connect_only_to_loopback(tmp_path, monkeypatch):
+    """Not even a name is looked up: a library that swallows a refused connection (telemetry) still shows here."""
     from assistant.ui.app import serve
 
+    looked_up = []
+    lookup = socket.getaddrinfo
+
+    def recorded(host, *args, **kwargs):
+        looked_up.append(host)
+        return lookup(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", recorded)
     socket_allow_hosts(LOOPBACK, allow_unix_socket=True)
     try:
         bot = Assistant(real_settings(tmp_path))
@@ -29,6 +40,7 @@ def test_serve_and_chat_connect_only_to_loopback(tmp_path):
     finally:
         enable_socket()
     assert "American Conservative" in messages[0]["content"]
+    assert set(looked_up) <= set(LOOPBACK)
 
 
 def test_eval_connects_only_to_loopback(tmp_path):
