@@ -89,7 +89,7 @@ def fake_models(monkeypatch):
 
 def test_ask_prints_the_answer_and_its_sources(fake_models, tmp_path: Path, capsys):
     fake_models("They met in Singapore, Hanoi, and in the Demilitarized Zone [16].")
-    assert main(["ask", "Where have Trump and Kim met?", "--data-dir", str(tmp_path)]) == 0
+    assert main(["ask", "Where did Trump and Kim meet?", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("They met in Singapore, Hanoi, and in the Demilitarized Zone [1].\n")
     source = out.splitlines()[1]  # the cited sentence, with its span in the document
@@ -116,7 +116,7 @@ def test_chat_keeps_history_until_cleared(fake_models, tmp_path: Path, capsys, m
         "Kim Yo Jong is the younger sister of Kim Jong-un [1].",
     )
     lines = iter(
-        ["Who proposed another summit?", "", "When did he put that forward?", "/clear", "Who is Kim Yo Jong?", "/exit"]
+        ["Who proposed another summit?", "", "When did he put that forward?", "/clear", "Who's Kim Yo Jong?", "/exit"]
     )
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
     assert main(["chat", "--data-dir", str(tmp_path)]) == 0
@@ -127,7 +127,7 @@ def test_chat_keeps_history_until_cleared(fake_models, tmp_path: Path, capsys, m
 
 def test_chat_reports_bad_input_and_carries_on(fake_models, tmp_path: Path, capsys, monkeypatch):
     fake_models("Kim Yo Jong is the younger sister of Kim Jong-un [1].")
-    lines = iter(["x" * 5000, "Who is Kim Yo Jong?"])
+    lines = iter(["x" * 5000, "Who's Kim Yo Jong?"])
 
     def fake_input(prompt=""):
         try:
@@ -148,11 +148,11 @@ def test_feedback_command(tmp_path: Path, capsys):
     data = ["--data-dir", str(tmp_path)]
     assert main(["feedback", *data]) == 2
     assert "no feedback yet" in capsys.readouterr().err
-    entry = {"liked": True, "question": "Who is Kim Yo Jong?", "answer": "The essay does not say.", "sources": []}
+    entry = {"liked": True, "question": "Who's Kim Yo Jong?", "answer": "The essay does not say.", "sources": []}
     (tmp_path / "feedback.jsonl").write_text(json.dumps(entry) + "\n", encoding="utf-8")
     assert main(["feedback", *data]) == 0
     case = json.loads(capsys.readouterr().out)
-    assert case["question"] == "Who is Kim Yo Jong?" and case["answerable"] is False
+    assert case["question"] == "Who's Kim Yo Jong?" and case["answerable"] is False
 
 
 class FakeApp:
@@ -256,7 +256,7 @@ def test_serve_explains_a_busy_port(monkeypatch, fake_models, tmp_path: Path, ca
         "Who is\x01 Kim\x1b[31m Yo Jong?\x7f",
         "Who is\x00 Kim Yo Jong?",
         "Who is \ud800Kim Yo Jong?\udcff",  # \udcff is how Python decodes an undecodable byte in argv
-        "Who is Kim Yo Jong? " + "x" * 1900,
+        "Who's Kim Yo Jong? " + "x" * 1900,
         "¿Quién es Kim Yo Jong? 金与正は誰ですか?",
     ],
     ids=["control characters", "NUL", "lone surrogates", "long single token", "non-English"],

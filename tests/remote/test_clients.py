@@ -81,18 +81,18 @@ def served(make_assistant):
 def test_connect_returns_the_servers_answer_objects(served):
     url, _, recording = served(MET, MET, SISTER, SISTER)
     remote = Assistant.connect(url)
-    answer = remote.ask("Where have Trump and Kim met?")
+    answer = remote.ask("Where did Trump and Kim meet?")
     assert type(answer) is Answer and all(type(s) is Source for s in answer.sources + answer.passages)
     assert answer == recording.answers[-1]  # every field, every source, as the server built it
 
-    events = list(remote.stream("Where have Trump and Kim met?"))
+    events = list(remote.stream("Where did Trump and Kim meet?"))
     *deltas, final = events
     assert deltas and all(isinstance(d, str) for d in deltas) and "".join(deltas) == MET
     assert final == recording.answers[-1]
 
     async def both():
-        asked = await remote.aask("Who is Kim Yo Jong?")
-        streamed = [e async for e in remote.astream("Who is Kim Yo Jong?")]
+        asked = await remote.aask("Who's Kim Yo Jong?")
+        streamed = [e async for e in remote.astream("Who's Kim Yo Jong?")]
         return asked, streamed
 
     asked, streamed = asyncio.run(both())
@@ -127,7 +127,7 @@ def test_raw_api_statuses(served):
     assert response.status_code == 422 and response.json()["error"] == "invalid_input"
     health = httpx.get(f"{url}/api/health").json()
     assert health["status"] == "ok" and health["pid"] == os.getpid() and health["chunks"] > 0
-    with httpx.stream("POST", f"{url}/api/stream", json={"question": "Where have Trump and Kim met?"}) as r:
+    with httpx.stream("POST", f"{url}/api/stream", json={"question": "Where did Trump and Kim meet?"}) as r:
         assert r.headers["content-type"].startswith("application/x-ndjson")
         lines = [json.loads(line) for line in r.iter_lines() if line]
     assert all("delta" in line for line in lines[:-1]) and lines[-1]["answer"]["text"] == MET
@@ -146,32 +146,32 @@ def test_an_unavailable_model_is_a_503_and_a_model_error(served):
             return super()._stream(*args, **kwargs)
 
     url, _, _ = served(llm=DownModel(messages=iter([AIMessage(WARM_UP)])))
-    response = httpx.post(f"{url}/api/ask", json={"question": "Who is Kim Yo Jong?"})
+    response = httpx.post(f"{url}/api/ask", json={"question": "Who's Kim Yo Jong?"})
     assert response.status_code == 503 and response.json()["error"] == "model_unavailable"
     with pytest.raises(ModelError, match="stopped answering"):
-        Assistant.connect(url).ask("Who is Kim Yo Jong?")
+        Assistant.connect(url).ask("Who's Kim Yo Jong?")
     with pytest.raises(ModelError, match="stopped answering"):
-        list(Assistant.connect(url).stream("Who is Kim Yo Jong?"))
+        list(Assistant.connect(url).stream("Who's Kim Yo Jong?"))
 
 
 def test_a_server_with_a_login_requires_it_from_clients(served):
     url, _, _ = served(SISTER, auth=("reader", "s3cret"))
     for auth in (None, ("reader", "wrong"), ("other", "s3cret")):
         with pytest.raises(LoginRefused, match="requires a login"):
-            Assistant.connect(url, auth=auth).ask("Who is Kim Yo Jong?")
+            Assistant.connect(url, auth=auth).ask("Who's Kim Yo Jong?")
         options = {"auth": auth} if auth else {}
         assert httpx.post(f"{url}/api/stream", json={"question": "Who?"}, **options).status_code == 401
         assert httpx.get(f"{url}/api/health", **options).status_code == 401
-    assert "younger sister" in Assistant.connect(url, auth=("reader", "s3cret")).ask("Who is Kim Yo Jong?").text
+    assert "younger sister" in Assistant.connect(url, auth=("reader", "s3cret")).ask("Who's Kim Yo Jong?").text
 
 
 def test_the_ui_and_the_api_answer_side_by_side(served):
     from gradio_client import Client
 
     url, _, recording = served(MET, SISTER)
-    messages, _ = Client(url + "/", verbose=False).predict(message="Where have Trump and Kim met?", api_name="/chat")
+    messages, _ = Client(url + "/", verbose=False).predict(message="Where did Trump and Kim meet?", api_name="/chat")
     assert "Singapore" in messages[0]["content"]
-    assert "younger sister" in Assistant.connect(url).ask("Who is Kim Yo Jong?").text
+    assert "younger sister" in Assistant.connect(url).ask("Who's Kim Yo Jong?").text
     assert len(recording.answers) == 2
 
 
@@ -240,7 +240,7 @@ def test_connect_without_a_url_finds_the_published_server(served, settings):
     with pytest.raises(ServerError, match="no running server is published"):
         Assistant.connect(settings=settings)
     publish(settings.data_dir, ServerAddress(url, os.getpid(), "abc"))
-    assert "younger sister" in Assistant.connect(settings=settings).ask("Who is Kim Yo Jong?").text
+    assert "younger sister" in Assistant.connect(settings=settings).ask("Who's Kim Yo Jong?").text
 
 
 # The CLI ---------------------------------------------------------------------
@@ -260,9 +260,9 @@ def test_cli_ask_uses_the_running_server_with_the_same_output(served, settings, 
     url, _, recording = served(MET, MET, MET)
     publish(settings.data_dir, ServerAddress(url, os.getpid(), "abc"))
     data = ["--data-dir", str(settings.data_dir)]
-    assert main(["ask", "Where have Trump and Kim met?", *data]) == 0
+    assert main(["ask", "Where did Trump and Kim meet?", *data]) == 0
     remote_text = capsys.readouterr().out
-    assert main(["ask", "Where have Trump and Kim met?", "--json", *data]) == 0
+    assert main(["ask", "Where did Trump and Kim meet?", "--json", *data]) == 0
     remote_json = json.loads(capsys.readouterr().out)
     assert len(recording.questions) == 2
 
@@ -274,9 +274,9 @@ def test_cli_ask_uses_the_running_server_with_the_same_output(served, settings, 
     monkeypatch.setattr("assistant.assistant.make_embeddings", lambda *a: HashingEmbeddings())
     monkeypatch.setattr("assistant.assistant.MeaningVerifier", lambda *a, **k: StubVerifier())
     own = ["--data-dir", str(settings.data_dir.parent / "own")]
-    assert main(["ask", "Where have Trump and Kim met?", "--local", *own]) == 0
+    assert main(["ask", "Where did Trump and Kim meet?", "--local", *own]) == 0
     assert capsys.readouterr().out == remote_text and remote_text.startswith(MET)
-    assert main(["ask", "Where have Trump and Kim met?", "--local", "--json", *own]) == 0
+    assert main(["ask", "Where did Trump and Kim meet?", "--local", "--json", *own]) == 0
     assert json.loads(capsys.readouterr().out) == remote_json
     assert len(recording.questions) == 2
 
@@ -284,7 +284,7 @@ def test_cli_ask_uses_the_running_server_with_the_same_output(served, settings, 
 def test_cli_chat_through_the_server_keeps_the_history(served, settings, capsys, monkeypatch, no_local_model):
     url, _, recording = served(SISTER, SISTER)
     publish(settings.data_dir, ServerAddress(url, os.getpid(), "abc"))
-    lines = iter(["Who is Kim Yo Jong?", "Whose sister is she?", "/exit"])
+    lines = iter(["Who's Kim Yo Jong?", "Whose sister is she?", "/exit"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
     assert main(["chat", "--data-dir", str(settings.data_dir)]) == 0
     assert capsys.readouterr().out.count(SISTER) == 2
@@ -301,7 +301,7 @@ def test_cli_settings_that_change_the_answer_answer_locally(served, settings, ca
     monkeypatch.setattr("assistant.assistant.make_embeddings", lambda *a: HashingEmbeddings())
     monkeypatch.setattr("assistant.assistant.MeaningVerifier", lambda *a, **k: StubVerifier())
     flags = ["--k", "3", "--data-dir", str(settings.data_dir), "--collection", "other"]
-    assert main(["ask", "Who is Kim Yo Jong?", *flags]) == 0
+    assert main(["ask", "Who's Kim Yo Jong?", *flags]) == 0
     assert "younger sister" in capsys.readouterr().out and recording.questions == []
 
 
@@ -309,14 +309,14 @@ def test_cli_ask_to_a_server_with_a_login(served, settings, capsys, monkeypatch,
     url, _, _ = served(SISTER, auth=("reader", "s3cret"))
     publish(settings.data_dir, ServerAddress(url, os.getpid(), "abc", auth=True))
     data = ["--data-dir", str(settings.data_dir)]
-    assert main(["ask", "Who is Kim Yo Jong?", *data]) == 2
+    assert main(["ask", "Who's Kim Yo Jong?", *data]) == 2
     err = capsys.readouterr().err
     assert "requires a login" in err and "ESSAY_ASSISTANT_AUTH" in err and "--local" in err
     monkeypatch.setenv("ESSAY_ASSISTANT_AUTH", "reader:wrong")
-    assert main(["ask", "Who is Kim Yo Jong?", *data]) == 2
+    assert main(["ask", "Who's Kim Yo Jong?", *data]) == 2
     assert "refused the login" in capsys.readouterr().err
     monkeypatch.setenv("ESSAY_ASSISTANT_AUTH", "reader:s3cret")
-    assert main(["ask", "Who is Kim Yo Jong?", *data]) == 0
+    assert main(["ask", "Who's Kim Yo Jong?", *data]) == 0
     assert "younger sister" in capsys.readouterr().out
 
 
@@ -352,7 +352,7 @@ def test_served_process_publishes_answers_cli_processes_and_cleans_up(tmp_path: 
         published = json.loads((data / "server.json").read_text(encoding="utf-8"))
         assert published["pid"] == server.pid and published["url"] == f"http://127.0.0.1:{port}"
         asked = subprocess.run(
-            [sys.executable, "-c", _FAKE_CLI, "ask", "Who is Kim Yo Jong?", "--fail-local", "--data-dir", str(data)],
+            [sys.executable, "-c", _FAKE_CLI, "ask", "Who's Kim Yo Jong?", "--fail-local", "--data-dir", str(data)],
             env=env,
             capture_output=True,
             text=True,
@@ -362,7 +362,7 @@ def test_served_process_publishes_answers_cli_processes_and_cleans_up(tmp_path: 
         assert asked.stdout.startswith(SISTER) and "Traceback" not in asked.stderr, asked.stderr
         assert "snapshot" not in asked.stderr, "the asking process opened the store itself"
         local = subprocess.run(  # --local answers from a snapshot: the server holds the store
-            [sys.executable, "-c", _FAKE_CLI, "ask", "Who is Kim Yo Jong?", "--local", "--data-dir", str(data)],
+            [sys.executable, "-c", _FAKE_CLI, "ask", "Who's Kim Yo Jong?", "--local", "--data-dir", str(data)],
             env=env,
             capture_output=True,
             text=True,
