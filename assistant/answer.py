@@ -146,6 +146,7 @@ class AnswerCheck:
         self._sources: dict[tuple, Source] = {}
         self._dropped = 0
         self._quotes = 0
+        self._quoting = False  # the last sentence shown was the essay's words
         self._failed_in_a_row = 0
         self._decline: str | None = None
 
@@ -220,8 +221,12 @@ class AnswerCheck:
                 f"“{' '.join(' '.join(s.text.split()) for s in run)}” [{self._cite(run)}]"
                 for run in self._runs(verdict.evidence)
             ]
+            if self._quoting:  # the answer so far is a quotation: this one continues it
+                return " ".join(quotes)
+            self._quoting = True
             return self._quotation.format(quotes=" ".join(quotes))
         self._quoted |= set(verdict.evidence)
+        self._quoting = False
         return _with_marker(sentence, self._cite(verdict.evidence))
 
     def _cite(self, evidence: Sequence[EssaySentence]) -> int:

@@ -43,6 +43,7 @@ class Rule(StrEnum):
     """The verifier's rules, each of which ``Options.without`` switches off."""
 
     MEANING = "meaning"  # the claim is close in meaning to its evidence, or made of its words
+    NEW_WORDS = "new_words"  # what the claim adds to its question is said in its evidence, not only near it
     NAMES_NUMBERS = "names_numbers"  # every name and number of the claim is in its evidence
     WHO_DID_WHAT = "who_did_what"  # the people a clause names stand together in one clause of one sentence
     POLARITY = "polarity"  # a "not" on one side only is a contradiction ("not ... unless" is a "has to")
@@ -59,6 +60,7 @@ class Reason(StrEnum):
     NO_CONTENT = "no content"
     RESTATES_QUESTION = "restates the question"
     MEANING = "meaning too far from the cited sentences"
+    NEW_WORDS = "what the claim adds to the question is not in the cited sentences"
     NAMES_NUMBERS = "a name or number is not in the cited sentences"
     WHO_DID_WHAT = "people and acts are joined differently from the essay"
     POLARITY = "negation differs from the cited sentences"
@@ -81,6 +83,7 @@ class Options:
 
     support: float = 0.62  # cosine between a claim and a clause window of its evidence
     covered: float = 0.8  # or this share of the claim's content words in the evidence
+    new: float = 0.5  # at least this share of the words a claim adds to its question are the evidence's own
     terse: int = 4  # content words below which a claim is judged together with its question
     neighbours: int = 1  # sentences either side of a cited one that may be its evidence
     nearest: int = 2  # and this many sentences nearest the claim in meaning: the model's numbers are often off
@@ -312,6 +315,10 @@ class MeaningVerifier:
         terse_and_absent = len(words) < o.terse and covered < o.covered
         if o.on(Rule.MEANING) and ((similar < o.support and score < o.covered) or terse_and_absent):
             failed.append(Reason.MEANING)
+        # Closeness in meaning can come from the question's words alone: a sentence on the same topic then
+        # "supports" a reason it never gives.
+        if o.on(Rule.NEW_WORDS) and len(added) >= 2 and len(added & held) / len(added) < o.new:
+            failed.append(Reason.NEW_WORDS)
         if o.on(Rule.NAMES_NUMBERS) and missing_names(claim, f"{' '.join(texts)} {byline}"):
             failed.append(Reason.NAMES_NUMBERS)
         if o.on(Rule.WHO_DID_WHAT) and not self._people_placed(claim, texts, byline):

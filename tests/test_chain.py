@@ -372,3 +372,14 @@ def test_sentences_from_apart_are_quoted_apart_each_with_its_own_citation(make_a
     first, second = answer.sources
     assert first.cited_text.startswith("During an interview") and first.cited_text.endswith("Kim Jong-un.")
     assert second.cited_text.startswith("The president has met") and second.cited_end - second.cited_start < 200
+
+
+def test_quotations_in_a_row_are_introduced_once(make_assistant):
+    from fakes import StubVerifier
+
+    reply = "Kim Yo Jong is his sister, roughly [7]. They met thrice, roughly [6][16]. The bridge is new [3]."
+    bot = make_assistant(reply, verifier=StubVerifier(quote=["roughly"]))
+    answer = bot.ask("Whose sister is Kim Yo Jong?")
+    assert answer.text.count("The essay says:") == 1 and answer.quoted == 2
+    assert answer.text.index("During an interview") > answer.text.index("Three days later")
+    assert answer.text.endswith("The bridge is new [4].")  # a shown sentence of the model's after the quotations

@@ -92,6 +92,18 @@ def test_evidence_is_the_cited_sentences_their_neighbours_and_the_sentences_near
             "Will the town get the state grant?",
             ["The town"],
         ),
+        (  # close in meaning through the question's words, with a reason the sentence never gives
+            Rule.NEW_WORDS,
+            "Many residents still cross the river by ferry because the fares are cheap and quick.",
+            "Why do many residents still cross the river by ferry?",
+            ["Many"],
+        ),
+        (
+            Rule.NEW_WORDS,
+            "The mayor announced a new bridge over the Elm River to please angry commuters downtown.",
+            "Why did the mayor announce a new bridge over the Elm River?",
+            ["Mayor"],
+        ),
     ],
 )
 def test_each_rule_stops_its_false_claim_and_only_that_rule(embeddings, rule, claim, question, cited):
