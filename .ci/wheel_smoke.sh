@@ -11,7 +11,7 @@ python=${1:-python}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Build from a copy of the files git knows (symlinks kept): a stale build/ here could put files in the wheel
+# Build from a copy of the files git knows: a stale build/ here could put files in the wheel
 # that the package configuration no longer includes.
 mkdir "$work/src"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
