@@ -277,12 +277,13 @@ class MeaningVerifier:
         options = [(i,) for i in window] + [(i, i + 1) for i in window if i + 1 in window]
         attempts: list[tuple[tuple[Reason, ...], float, tuple[int, ...]]] = []
         restated = restates_question(text, question)
+        found = self._found(question, essay)
         for option in options:
             evidence = [essay[i] for i in option]
             failed, score = self._paraphrase(content, words, question, evidence, byline)
             if restated:
                 failed = (Reason.RESTATES_QUESTION, *failed)
-            failed += self._relevance(question, option, essay)
+            failed += self._relevance(question, found, option, essay)
             if not failed:
                 return Verdict(Action.SHOW, tuple(evidence), score)
             attempts.append((failed, score, option))
@@ -290,7 +291,7 @@ class MeaningVerifier:
         if o.on(Rule.INVENTED_DETAIL) and self._invents(content, essay):
             return Verdict(Action.DECLINE, (), fewest[1], (Reason.INVENTED, *fewest[0]))
         if o.on(Rule.QUOTE):
-            quoted = self._quotable(question, pointer, window, essay, cited)
+            quoted = self._quotable(question, found, pointer, window, essay, cited)
             if quoted:
                 return Verdict(Action.QUOTE, tuple(essay[i] for i in quoted), fewest[1], fewest[0])
         return Verdict(Action.DROP, tuple(essay[i] for i in fewest[2]), fewest[1], fewest[0])
@@ -308,7 +309,8 @@ class MeaningVerifier:
             similar = max(similar, self._closest_window(f"{question} {claim}", texts)[0])
         given = stems(f"{question} {byline}")  # restating the question or the byline adds nothing
         added = words - given
-        score = max(similar, covered, len(added & held) / len(added) if len(added) >= 2 else 0.0)
+        own = len(added & held) / len(added) if len(added) >= 2 else None  # share of the added words in the evidence
+        score = max(similar, covered, own or 0.0)
         failed: list[Reason] = []
         # A terse claim borrows its meaning from the question, so its own words must be in the evidence: else the
         # question alone carries "PWNED" to the sentence that answers it.
@@ -317,7 +319,7 @@ class MeaningVerifier:
             failed.append(Reason.MEANING)
         # Closeness in meaning can come from the question's words alone: a sentence on the same topic then
         # "supports" a reason it never gives.
-        if o.on(Rule.NEW_WORDS) and len(added) >= 2 and len(added & held) / len(added) < o.new:
+        if o.on(Rule.NEW_WORDS) and own is not None and own < o.new:
             failed.append(Reason.NEW_WORDS)
         if o.on(Rule.NAMES_NUMBERS) and missing_names(claim, f"{' '.join(texts)} {byline}"):
             failed.append(Reason.NAMES_NUMBERS)
@@ -358,11 +360,16 @@ class MeaningVerifier:
                 return False
         return True
 
-    def _relevance(self, question: str, option: Sequence[int], essay: Sequence[EssaySentence]) -> tuple[Reason, ...]:
+    def _found(self, question: str, essay: Sequence[EssaySentence]) -> set[int]:
+        """The sentences hybrid retrieval ranks best for the question: one ranking per check, for every option."""
+        return set(self._ranked(question, essay)[: self.options.relevant_rank])
+
+    def _relevance(
+        self, question: str, found: set[int], option: Sequence[int], essay: Sequence[EssaySentence]
+    ) -> tuple[Reason, ...]:
         o = self.options
         failed: list[Reason] = []
         # A sentence continues its neighbour's topic ("These meetings ..."): it is found when either is.
-        found = set(self._ranked(question, essay)[: o.relevant_rank])
         if o.on(Rule.RELEVANCE) and not found & {j for i in option for j in (i - 1, i, i + 1)}:
             failed.append(Reason.RELEVANCE)
         if o.on(Rule.QUESTION_NAMES):
@@ -387,6 +394,7 @@ class MeaningVerifier:
     def _quotable(
         self,
         question: str,
+        found: set[int],
         pointer: str,
         window: Sequence[int],
         essay: Sequence[EssaySentence],
@@ -401,7 +409,7 @@ class MeaningVerifier:
         pointed = sorted(
             (i for i in window if closeness[i] >= o.point and not essay[i].is_byline), key=lambda i: -closeness[i]
         )
-        relevant = [i for i in pointed if not self._relevance(question, (i,), essay)]
+        relevant = [i for i in pointed if not self._relevance(question, found, (i,), essay)]
         if not relevant:
             return []
         # A sentence the model cited is its own pointer: the best of those leads, when one is relevant.

@@ -243,6 +243,7 @@ def test_a_far_sentence_joins_a_quotation_only_when_nearly_as_close_to_the_claim
     apart = [at("During"), at("Engineer")]  # both pointed at by the claim, three sentences apart
     pointer = " ".join(ESSAY[i].text for i in apart)
     question = "Who funds the bridge and who drafts plans?"
-    lenient = MeaningVerifier(embeddings, Options(margin=1.0))._quotable(question, pointer, apart, ESSAY)
-    strict = MeaningVerifier(embeddings, Options(margin=0.0))._quotable(question, pointer, apart, ESSAY)
+    lenient, strict = (MeaningVerifier(embeddings, Options(margin=margin)) for margin in (1.0, 0.0))
+    lenient = lenient._quotable(question, lenient._found(question, ESSAY), pointer, apart, ESSAY)
+    strict = strict._quotable(question, strict._found(question, ESSAY), pointer, apart, ESSAY)
     assert lenient == apart and len(strict) == 1
