@@ -128,7 +128,8 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
 
     def answer_inputs(x: dict) -> dict:
         sentences = format_sentences(x["sentences"], x["context"])
-        fixed = count_tokens(llm, f"{sentences}\n{x['question']}") + PROMPT_OVERHEAD_TOKENS
+        # Counted apart: the numbered essay is the same for every question, so the local model counts it once.
+        fixed = count_tokens(llm, sentences) + count_tokens(llm, x["question"]) + PROMPT_OVERHEAD_TOKENS
         return {
             "documents": describe_documents(x["context"]),
             "sentences": sentences,
