@@ -112,8 +112,10 @@ class AnswerCheck:
 
     ``feed`` takes the model's deltas and returns the text that may be
     shown now; ``stopped`` turns true when generating more is pointless
-    (the first sentence failed, or the model declined); ``answer`` builds
-    the final ``Answer``, whose text is the released text joined.
+    (the first sentence failed, or the model declined); ``close`` verifies
+    the last sentence; ``point`` adds the sentences the model then points
+    at; ``answer`` builds the final ``Answer``, whose text is the released
+    text joined.
     """
 
     def __init__(
@@ -149,6 +151,7 @@ class AnswerCheck:
         self._quoting = False  # the last sentence shown was the essay's words
         self._failed_in_a_row = 0
         self._decline: str | None = None
+        self._raw_logged = False
 
     @property
     def stopped(self) -> bool:
@@ -163,10 +166,36 @@ class AnswerCheck:
         closed, self._held = self._held[: spans[-1][0]], self._held[spans[-1][0] :]
         return self._verify(closed)
 
-    def finish(self) -> list[str]:
-        model_text_log.debug("%d characters", len(self._raw), extra={"model_text": self._raw})
+    def close(self) -> list[str]:
+        """The model is done: verify its last sentence."""
+        if not self._raw_logged:
+            model_text_log.debug("%d characters", len(self._raw), extra={"model_text": self._raw})
+            self._raw_logged = True
         out = [] if self.stopped else self._verify(self._held)
         self._held = ""
+        return out
+
+    @property
+    def points(self) -> bool:
+        """Whether to ask the model which sentences answer the question: only for an answer that shows something."""
+        return self._verifier.points and bool(self._released) and not self.stopped
+
+    def point(self, reply: str) -> list[str]:
+        """The sentences the model pointed at (``reply`` holds their numbers) that the verifier lets follow the answer
+        as the essay's words, unless the answer shows them already."""
+        model_text_log.debug("%d characters", len(reply), extra={"pointer_text": reply})
+        numbers = [int(n) - 1 for n in re.findall(r"\d+", reply)]
+        chosen = self._verifier.pointed(self._topic, numbers, self._essay)
+        new = [s for s in chosen if s not in self._quoted]
+        if not new:
+            return []
+        self._quoted |= set(new)
+        shown = " " + self._quote(new)
+        self._released.append(shown)
+        return [shown]
+
+    def finish(self) -> list[str]:
+        out = self.close()
         if not self._released:
             self._decline = self._decline or self._declined
             out.append(self._decline)
@@ -215,19 +244,21 @@ class AnswerCheck:
                 return ""
             self._quotes += 1
             self._quoted |= set(verdict.evidence)
-            # Each run of neighbouring sentences is one quotation with its own citation: sentences from apart
-            # are never joined as if the essay said them together.
-            quotes = [
-                f"“{' '.join(' '.join(s.text.split()) for s in run)}” [{self._cite(run)}]"
-                for run in self._runs(verdict.evidence)
-            ]
-            if self._quoting:  # the answer so far is a quotation: this one continues it
-                return " ".join(quotes)
-            self._quoting = True
-            return self._quotation.format(quotes=" ".join(quotes))
+            return self._quote(verdict.evidence)
         self._quoted |= set(verdict.evidence)
         self._quoting = False
         return _with_marker(sentence, self._cite(verdict.evidence))
+
+    def _quote(self, evidence: Sequence[EssaySentence]) -> str:
+        """The sentences as the essay's words. Each run of neighbours is one quotation with its own citation:
+        sentences from apart are never joined as if the essay said them together."""
+        quotes = " ".join(
+            f"“{' '.join(' '.join(s.text.split()) for s in run)}” [{self._cite(run)}]" for run in self._runs(evidence)
+        )
+        if self._quoting:  # the answer so far is a quotation: this one continues it
+            return quotes
+        self._quoting = True
+        return self._quotation.format(quotes=quotes)
 
     def _cite(self, evidence: Sequence[EssaySentence]) -> int:
         """The citation number of these sentences, numbered in order of first use."""

@@ -240,6 +240,11 @@ class Assistant:
             with self._remote_errors():
                 prepared = parts.prepare.invoke(turn.inputs)
             yield from self._generate(turn.start(self._check(prepared)), parts, prepared)
+            yield from turn.close()
+            if turn.points:
+                with self._pointing() as reply:
+                    reply.append(parts.pointer.invoke(parts.point.invoke(prepared)).text)
+                yield from turn.point(*reply)
         yield from turn.finish()
         turn.keep()
 
@@ -280,6 +285,13 @@ class Assistant:
                             break
                 finally:
                     await tokens.aclose()  # type: ignore[attr-defined]  # an async generator, typed as AsyncIterator
+            for shown in await asyncio.to_thread(turn.close):
+                yield shown
+            if turn.points:
+                with self._pointing() as reply:
+                    reply.append((await parts.pointer.ainvoke(await parts.point.ainvoke(prepared))).text)
+                for shown in await asyncio.to_thread(turn.point, *reply):
+                    yield shown
         for event in await asyncio.to_thread(turn.finish):
             yield event
         turn.keep()
@@ -315,6 +327,15 @@ class Assistant:
             source = parts.llm.cache_prefix(list(takewhile(lambda m: m.type == "system", messages)))
             log.debug("prompt prefix from %s", source)
         return messages
+
+    @contextmanager
+    def _pointing(self) -> Iterator[list[str]]:
+        """Collects the model's reply naming the sentences that answer the question (nothing if it fails: the
+        answer is shown and verified already, and stands as it is)."""
+        try:
+            yield []
+        except Exception as exc:  # any model or transport failure; the answer stands without the pointed sentences
+            log.warning("the model could not point at the sentences that answer the question: %s", exc)
 
     @contextmanager
     def _remote_errors(self) -> Iterator[None]:

@@ -26,7 +26,7 @@ from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, R
 
 from assistant.index.search import HybridRetriever, Passage
 from assistant.index.sentences import EssaySentence, byline, essay_sentences, numbered
-from assistant.models.chat import count_tokens
+from assistant.models.chat import count_tokens, pointer_model
 from assistant.prompts import Prompts
 from assistant.settings import Settings
 
@@ -98,7 +98,8 @@ class Chain:
     """The pieces a caller that streams drives itself.
 
     ``prepare`` adds ``standalone`` and ``context``; ``prompt`` builds the
-    answer messages; ``llm`` streams the answer. Streaming the model
+    answer messages; ``llm`` streams the answer; ``point`` and ``pointer``
+    then ask which sentences answer the question. Streaming the model
     directly makes closing the stream (a stop button) stop generation at the
     next token: inside a streamed LCEL sequence, LangChain drains the rest
     of the model's output for tracing before the close returns (measured:
@@ -108,6 +109,8 @@ class Chain:
     prepare: Runnable
     prompt: Runnable
     llm: Runnable
+    point: Runnable  # the messages that ask which sentences answer the question
+    pointer: Runnable  # the model, bound to reply with sentence numbers only
 
 
 def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts, settings: Settings) -> Chain:
@@ -138,6 +141,7 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
         }
 
     prompt = RunnableLambda(answer_inputs) | prompts.answer
+    point = RunnableLambda(answer_inputs) | prompts.point
     prepare = (
         RunnablePassthrough.assign(whole_corpus=lambda _: corpus_fits(llm, retriever, settings))
         .assign(standalone=standalone)
@@ -145,4 +149,4 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
         .assign(context=lambda x: select_context(retriever, x["standalone"], settings, x["whole_corpus"]))
         .assign(sentences=lambda x: context_sentences(x["context"]))
     )
-    return Chain(prepare=prepare, prompt=prompt, llm=llm)
+    return Chain(prepare=prepare, prompt=prompt, llm=llm, point=point, pointer=pointer_model(llm))

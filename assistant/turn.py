@@ -35,6 +35,20 @@ class Turn:
         assert self._check is not None, "start() the turn before feeding it"
         return self._check.feed(delta)
 
+    def close(self) -> list[str]:
+        """The model's answer is complete: its last verified sentence."""
+        return self._check.close() if self.hit is None and self._check is not None else []
+
+    @property
+    def points(self) -> bool:
+        """Whether the model is asked next which sentences answer the question."""
+        return self.hit is None and self._check is not None and self._check.points
+
+    def point(self, reply: str = "") -> list[str]:
+        """The essay sentences the model's ``reply`` points at, as the verifier lets them follow the answer."""
+        assert self._check is not None, "start() the turn before pointing"
+        return self._check.point(reply) if reply else []
+
     def finish(self) -> list[str | Answer]:
         """The last verified text, then the ``Answer``: the cached one on a hit, else the gate's."""
         if self.hit is not None:

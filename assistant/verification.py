@@ -14,6 +14,11 @@ never against the whole essay:
   question, as hybrid retrieval on the question independently agrees;
 - ``drop`` it otherwise. An answer with nothing shown is a decline.
 
+After an answer, the model points at the sentences that answer the
+question, as it does well (it is often one off, so the verifier ranks
+them). The relevant ones the answer did not show follow it as the
+essay's words (``pointed``): a paraphrase is often true but incomplete.
+
 Every rule is named (``Rule``) and can be switched off (``Options``), so
 its effect can be measured; every threshold lives in ``Options``, which
 each eval report records. A stronger checker (an NLI model, a hosted
@@ -52,6 +57,7 @@ class Rule(StrEnum):
     QUESTION_NAMES = "question_names"  # the names asked about are in or near the evidence
     QUOTE = "quote"  # an unconfirmed paraphrase of relevant sentences is replaced by those sentences
     INVENTED_DETAIL = "invented_detail"  # a name or number found nowhere in the essay: the essay lacks what was asked
+    POINTED = "pointed"  # the relevant sentences the model points at for the question follow the answer, quoted
 
 
 class Reason(StrEnum):
@@ -92,6 +98,7 @@ class Options:
     relevant_rank: int = 16  # the evidence must be among this many best sentences for the question
     quoted: int = 2  # at most this many essay sentences in one quotation
     margin: float = 0.1  # a further one not beside the best is at most this much less close to the claim
+    pointed: int = 2  # of the sentences the model points at, the relevant ones closest to the question, at most
     rules: frozenset[Rule] = field(default_factory=lambda: frozenset(Rule))
 
     def without(self, *rules: Rule) -> Options:
@@ -127,6 +134,17 @@ class Verifier(Protocol):
 
     def nearest(self, text: str, essay: Sequence[EssaySentence]) -> int:
         """The index of the essay sentence nearest ``text``: what a decline points to."""
+        ...
+
+    @property
+    def points(self) -> bool:
+        """Whether an answer asks the model, once it is written, which sentences answer the question."""
+        ...
+
+    def pointed(
+        self, question: str, numbers: Sequence[int], essay: Sequence[EssaySentence]
+    ) -> tuple[EssaySentence, ...]:
+        """Of the sentences the model pointed at (indices into ``essay``), those worth quoting, in essay order."""
         ...
 
 
@@ -359,6 +377,28 @@ class MeaningVerifier:
             if not any(named <= c and (not act or len(act & c) * 2 >= len(act)) for c in clauses):
                 return False
         return True
+
+    @property
+    def points(self) -> bool:
+        return self.options.on(Rule.POINTED) and self.options.pointed > 0
+
+    def pointed(
+        self, question: str, numbers: Sequence[int], essay: Sequence[EssaySentence]
+    ) -> tuple[EssaySentence, ...]:
+        """The relevant ones closest to the question: the model points well but is often one off, or names three."""
+        if not self.points or not essay:
+            return ()
+        found = self._found(question, essay)
+        ids = [
+            i
+            for i in dict.fromkeys(numbers)
+            if 0 <= i < len(essay) and not essay[i].is_byline and not self._relevance(question, found, (i,), essay)
+        ]
+        if not ids:
+            return ()
+        vectors = self._embed([question, *(essay[i].text for i in ids)])
+        closest = np.argsort(-(vectors[1:] @ vectors[0]), kind="stable")[: self.options.pointed]
+        return tuple(essay[ids[j]] for j in sorted(closest, key=lambda j: ids[j]))
 
     def _found(self, question: str, essay: Sequence[EssaySentence]) -> set[int]:
         """The sentences hybrid retrieval ranks best for the question: one ranking per check, for every option."""

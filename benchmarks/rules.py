@@ -24,16 +24,38 @@ from assistant import Settings
 from assistant.evals.dataset import load_dataset
 from assistant.evals.runner import run_eval
 from assistant.index.embeddings import MiniLMEmbeddings
+from assistant.prompts import read_prompt
 from assistant.verification import MeaningVerifier, Options, Rule
 from benchmarks.tables import rules_table
 
 log = logging.getLogger("rules")
 
 
+class Replay(GenericFakeChatModel):
+    """Gives back each item's recorded replies: its answer, then, when asked, the sentences it pointed at.
+
+    A rule switched off may change whether the model is asked to point, so a
+    pointing request is told apart by its prompt, never by its place in a
+    shared sequence.
+    """
+
+    replies: list[tuple[str, str]]  # (answer, pointing) per item, in the order the items run
+    marker: str  # a line only the pointing request holds
+    turn: int = -1
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        if self.marker not in messages[-1].text:
+            self.turn += 1
+        answer, pointing = self.replies[self.turn]
+        self.messages = iter([AIMessage((pointing if self.marker in messages[-1].text else answer) or " ")])
+        return super()._generate(messages, stop, run_manager, **kwargs)
+
+
 def replay(report: dict, options: Options, embeddings: MiniLMEmbeddings) -> dict:
     by_id = {r["id"]: r for r in report["items"]}
     items = [i for i in load_dataset() if i.id in by_id]
-    llm = GenericFakeChatModel(messages=iter([AIMessage(by_id[i.id].get("raw") or " ") for i in items]))
+    replies = [(by_id[i.id].get("raw", ""), by_id[i.id].get("raw_pointer", "")) for i in items]
+    llm = Replay(messages=iter([]), replies=replies, marker=read_prompt("point_user").splitlines()[-1])
     return run_eval(
         items, Settings(), llm=llm, embeddings=embeddings, verifier=MeaningVerifier(embeddings, options), progress=False
     )

@@ -189,7 +189,7 @@ def run_eval(
         results = []
         with _ModelText() as raw:
             for item in tqdm(items, desc="Evaluating", unit="q", disable=not progress):
-                result = _run_item(bot, item, corpus, settings.k) | {"raw": raw.take()}
+                result = _run_item(bot, item, corpus, settings.k) | raw.take()
                 if judge and "crashed" not in result:
                     cited = {s["citation"]: s["text"] for s in result["sources"]}
                     result["judged"] = judge.grade(
@@ -210,16 +210,19 @@ class _ModelText(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self._parts: list[str] = []
+        self._parts: dict[str, list[str]] = {"raw": [], "raw_pointer": []}
         self._logger = model_text_log
 
     def emit(self, record: logging.LogRecord) -> None:
-        if hasattr(record, "model_text"):
-            self._parts.append(record.model_text)
+        for attribute, key in (("model_text", "raw"), ("pointer_text", "raw_pointer")):
+            if hasattr(record, attribute):
+                self._parts[key].append(getattr(record, attribute))
 
-    def take(self) -> str:
-        text, self._parts = "".join(self._parts), []
-        return text
+    def take(self) -> dict[str, str]:
+        """The answer's text (``raw``) and the reply naming the sentences that answer the question (``raw_pointer``)."""
+        taken = {key: "".join(parts) for key, parts in self._parts.items()}
+        self._parts = {key: [] for key in self._parts}
+        return taken
 
     def __enter__(self) -> _ModelText:
         self._level = self._logger.level

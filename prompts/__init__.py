@@ -21,6 +21,7 @@ def read_prompt(name: str, directory: Path | None = None) -> str:
 @dataclass(frozen=True)
 class Prompts:
     answer: ChatPromptTemplate
+    point: ChatPromptTemplate  # after the answer: which numbered sentences answer the question
     condense: ChatPromptTemplate
     declined: str  # what the user sees when the essay does not support an answer
     off_topic: str  # what the user sees when the question is not about the essay
@@ -28,12 +29,15 @@ class Prompts:
 
     @classmethod
     def load(cls, directory: Path | None = None) -> Prompts:
-        answer = ChatPromptTemplate.from_messages(
-            [
-                ("system", read_prompt("answer_system", directory)),
-                MessagesPlaceholder("history"),
-                ("human", read_prompt("answer_user", directory)),
-            ]
+        answer, point = (
+            ChatPromptTemplate.from_messages(
+                [
+                    ("system", read_prompt("answer_system", directory)),  # one system prompt: one cached prefix
+                    MessagesPlaceholder("history"),
+                    ("human", read_prompt(user, directory)),
+                ]
+            )
+            for user in ("answer_user", "point_user")
         )
         condense = ChatPromptTemplate.from_messages(
             [
@@ -43,6 +47,7 @@ class Prompts:
         )
         return cls(
             answer=answer,
+            point=point,
             condense=condense,
             declined=read_prompt("declined", directory),
             off_topic=read_prompt("off_topic", directory),

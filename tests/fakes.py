@@ -64,11 +64,19 @@ class StubVerifier:
     ``quote`` is replaced by its cited sentences, one holding a word of
     ``decline`` declines the question; any other is shown. The
     evidence is the cited sentences, or, uncited, the sentence sharing the
-    most words with the claim.
+    most words with the claim. With ``points``, the model is asked after an
+    answer which sentences answer the question, and every one it names is
+    quoted.
     """
 
-    def __init__(self, drop: Sequence[str] = (), quote: Sequence[str] = (), decline: Sequence[str] = ()) -> None:
+    def __init__(
+        self, drop: Sequence[str] = (), quote: Sequence[str] = (), decline: Sequence[str] = (), points: bool = False
+    ) -> None:
         self.drop, self.quote, self.decline = tuple(drop), tuple(quote), tuple(decline)
+        self.points = points
+
+    def pointed(self, question: str, numbers: Sequence[int], essay: Sequence) -> tuple:
+        return tuple(essay[i] for i in sorted(set(numbers)) if 0 <= i < len(essay)) if self.points else ()
 
     def check(self, claim: str, *, question: str, cited: Sequence[int], essay: Sequence) -> Verdict:
         cited = [i for i in cited if 0 <= i < len(essay)] or [self.nearest(claim, essay)] if essay else []

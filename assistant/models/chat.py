@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr, SecretStr
 
@@ -119,6 +120,23 @@ def count_tokens(llm: object, text: str) -> int:
     if isinstance(llm, LocalChatModel):
         return llm.get_num_tokens(text)
     return -(-len(text) // 3)
+
+
+POINTED = 3  # sentence numbers the model may point at
+_POINTER_SCHEMA = {
+    "type": "object",
+    "properties": {"sentences": {"type": "array", "items": {"type": "integer", "minimum": 0}, "maxItems": POINTED}},
+    "required": ["sentences"],
+}
+
+
+def pointer_model(llm: BaseChatModel) -> Runnable:
+    """The model bound to reply ``{"sentences": [...]}``: a JSON schema where the API takes one (llama.cpp and
+    OpenAI-compatible servers turn it into a grammar), else the prompt alone; a few tokens either way."""
+    if isinstance(llm, ChatOpenAI):
+        schema = {"name": "sentences", "schema": _POINTER_SCHEMA}
+        return llm.bind(response_format={"type": "json_schema", "json_schema": schema}, max_tokens=40)
+    return llm
 
 
 def openai_compatible_kwargs(settings: Settings) -> dict[str, Any]:
