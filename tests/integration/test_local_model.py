@@ -88,3 +88,13 @@ def test_a_long_conversation_does_not_overflow_the_context(bot):
     # not a context-window error and not a decline.
     assert not is_decline(answer.text) and "American Conservative" in answer.text, answer.text
     assert any("American Conservative" in s.cited_text for s in answer.sources), answer.sources
+
+
+def test_the_model_points_at_the_sentence_that_answers(bot):
+    """The pointing request to the real model, as the answer path sends it: a reply naming essay sentences."""
+    parts = bot._parts()
+    prepared = parts.prepare.invoke({"question": "Who is Kim Yo Jong?", "history": []})
+    reply = parts.pointer.invoke(parts.point.invoke(prepared)).text
+    numbers = json.loads(reply)["sentences"]
+    assert numbers and all(1 <= n <= len(prepared["sentences"]) for n in numbers), reply
+    assert any("Kim Yo Jong" in prepared["sentences"][n - 1].text for n in numbers), reply
