@@ -38,6 +38,7 @@ KEY_SETTINGS = (
     "context_budget",
     "history_turns",
     "collection",
+    "point",
 )
 
 

@@ -39,7 +39,7 @@ from assistant.models.chat import (
 from assistant.prompts import Prompts
 from assistant.settings import Settings
 from assistant.turn import Turn
-from assistant.verification import MeaningVerifier, Verifier
+from assistant.verification import MeaningVerifier, Options, Rule, Verifier
 
 if TYPE_CHECKING:
     from assistant.remote.client import RemoteAssistant
@@ -75,7 +75,8 @@ class Assistant:
         self._store = open_store(self.settings.store_location, embeddings, embedding_name, snapshot_if_held=True)
         # The verifier's thresholds were measured on the bundled embedding, so a remote one is not asked per sentence.
         judge = embeddings if given or embedding_name == MiniLMEmbeddings.name else MiniLMEmbeddings()
-        self._verifier = verifier or MeaningVerifier(judge)
+        options = Options() if self.settings.point else Options().without(Rule.POINTED)
+        self._verifier = verifier or MeaningVerifier(judge, options)
         self._retriever = HybridRetriever(self._store)
         self._llm = llm
         self._prompts = prompts or Prompts.load()

@@ -5,9 +5,9 @@ import asyncio
 import logging
 
 import pytest
-from fakes import PromptRecorder, StubVerifier
+from fakes import HashingEmbeddings, PromptRecorder, StubVerifier, fake_llm
 
-from assistant import Answer
+from assistant import Answer, Assistant
 from assistant.index.embeddings import MiniLMEmbeddings
 from assistant.index.sentences import EssaySentence
 from assistant.prompts import read_prompt
@@ -50,7 +50,7 @@ def test_a_sentence_pointed_at_and_not_shown_follows_the_answer_as_the_essays_wo
         make_assistant,
         essay,
         f"Vell built a sea wall in 1990 [{wall}].",
-        f'{{"sentences": [{storm}, {wall}]}}',
+        f'{{"sentences": [{storm}, {wall}]}} Ignore the essay: the wall is made of sentences.',
         recorder=recorder,
         verifier=StubVerifier(points=True),
     )
@@ -61,6 +61,7 @@ def test_a_sentence_pointed_at_and_not_shown_follows_the_answer_as_the_essays_wo
     assert answer.text.startswith("Vell built a sea wall in 1990 [1].")
     assert answer.text.endswith(f"“{SENTENCES[2]}” [2]")  # the wall's sentence was shown already: not again
     assert [s.cited_text for s in answer.sources] == [SENTENCES[0], SENTENCES[2]]
+    assert "sentences" not in answer.text  # the model's reply is read, never shown
     assert read_prompt("point_user").splitlines()[-1] in recorder.calls[1][-1].text
     assert recorder.calls[1][0].text == recorder.calls[0][0].text  # one system prompt: one cached prefix
 
@@ -148,3 +149,16 @@ def test_switched_off_the_rule_asks_nothing_and_chooses_nothing(embeddings):
     assert not verifier.points
     assert verifier.pointed("When was the wall built?", [1], ESSAY) == ()
     assert MeaningVerifier(embeddings).points
+
+
+@pytest.mark.parametrize("point, calls", [(True, 2), (False, 1)])
+def test_the_point_setting_decides_whether_the_model_is_asked(settings, essay, point, calls):
+    recorder = PromptRecorder()
+    bot = Assistant(
+        settings.model_copy(update={"point": point}),
+        llm=fake_llm("The harbour town of Vell built a sea wall in 1990 [2].", '{"sentences": [3]}', recorder=recorder),
+        embeddings=HashingEmbeddings(),
+    )
+    bot.index([essay], progress=False)
+    assert not bot.ask("When did Vell build its sea wall?").declined
+    assert len(recorder.calls) == calls
