@@ -151,7 +151,7 @@ class AnswerCheck:
         self._quoting = False  # the last sentence shown was the essay's words
         self._failed_in_a_row = 0
         self._decline: str | None = None
-        self._raw_logged = False
+        self._closed = False  # the model's text is complete and its last sentence verified
 
     @property
     def stopped(self) -> bool:
@@ -167,10 +167,11 @@ class AnswerCheck:
         return self._verify(closed)
 
     def close(self) -> list[str]:
-        """The model is done: verify its last sentence."""
-        if not self._raw_logged:
-            model_text_log.debug("%d characters", len(self._raw), extra={"model_text": self._raw})
-            self._raw_logged = True
+        """The model is done: verify its last sentence (once; ``finish`` closes too)."""
+        if self._closed:
+            return []
+        self._closed = True
+        model_text_log.debug("%d characters", len(self._raw), extra={"model_text": self._raw})
         out = [] if self.stopped else self._verify(self._held)
         self._held = ""
         return out

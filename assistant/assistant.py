@@ -245,7 +245,7 @@ class Assistant:
             if turn.points:
                 with self._pointing() as reply:
                     reply.append(parts.pointer.invoke(parts.point.invoke(prepared)).text)
-                yield from turn.point(*reply)
+                yield from turn.point("".join(reply))
         yield from turn.finish()
         turn.keep()
 
@@ -291,7 +291,7 @@ class Assistant:
             if turn.points:
                 with self._pointing() as reply:
                     reply.append((await parts.pointer.ainvoke(await parts.point.ainvoke(prepared))).text)
-                for shown in await asyncio.to_thread(turn.point, *reply):
+                for shown in await asyncio.to_thread(turn.point, "".join(reply)):
                     yield shown
         for event in await asyncio.to_thread(turn.finish):
             yield event

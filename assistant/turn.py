@@ -44,7 +44,7 @@ class Turn:
         """Whether the model is asked next which sentences answer the question."""
         return self.hit is None and self._check is not None and self._check.points
 
-    def point(self, reply: str = "") -> list[str]:
+    def point(self, reply: str) -> list[str]:
         """The essay sentences the model's ``reply`` points at, as the verifier lets them follow the answer."""
         assert self._check is not None, "start() the turn before pointing"
         return self._check.point(reply) if reply else []

@@ -44,10 +44,10 @@ class Replay(GenericFakeChatModel):
     turn: int = -1
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs):
-        if self.marker not in messages[-1].text:
-            self.turn += 1
-        answer, pointing = self.replies[self.turn]
-        self.messages = iter([AIMessage((pointing if self.marker in messages[-1].text else answer) or " ")])
+        pointing = self.marker in messages[-1].text
+        self.turn += not pointing
+        reply = self.replies[self.turn][1 if pointing else 0]
+        self.messages = iter([AIMessage(reply or " ")])
         return super()._generate(messages, stop, run_manager, **kwargs)
 
 

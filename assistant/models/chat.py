@@ -122,15 +122,17 @@ def count_tokens(llm: object, text: str) -> int:
     return -(-len(text) // 3)
 
 
-POINTED = 3  # sentence numbers the model may point at
+_MOST_NUMBERS = 3  # sentence numbers the model may name when it points (the verifier keeps fewer)
 _POINTER_SCHEMA = {
     "type": "object",
-    "properties": {"sentences": {"type": "array", "items": {"type": "integer", "minimum": 0}, "maxItems": POINTED}},
+    "properties": {
+        "sentences": {"type": "array", "items": {"type": "integer", "minimum": 0}, "maxItems": _MOST_NUMBERS}
+    },
     "required": ["sentences"],
 }
 # The schema's reply without its optional whitespace: llama.cpp's grammar for the schema lets the model write
 # '{\n  "sentences": ...', six tokens more, 0.6 s on two cores. Replayed on dev, one item in 59 differs.
-_POINTER_GRAMMAR = 'root ::= "{\\"sentences\\": [" [0-9]+ (", " [0-9]+){0,' + str(POINTED - 1) + '} "]}"'
+_POINTER_GRAMMAR = 'root ::= "{\\"sentences\\": [" [0-9]+ (", " [0-9]+){0,' + str(_MOST_NUMBERS - 1) + '} "]}"'
 
 
 def pointer_model(llm: BaseChatModel) -> Runnable:
