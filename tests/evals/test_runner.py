@@ -329,3 +329,17 @@ def test_every_item_is_answered_by_the_model_even_a_repeated_question(settings):
         progress=False,
     )
     assert len(recorder.calls) == 2
+
+
+def test_the_pointing_reply_is_kept_apart_from_the_answer_for_a_replay(settings):
+    report = run_eval(
+        [MET],
+        settings,
+        llm=fake_llm("They met in Singapore, Hanoi, and in the Demilitarized Zone [16].", '{"sentences": [16]}'),
+        embeddings=HashingEmbeddings(),
+        verifier=StubVerifier(points=True),
+        progress=False,
+    )
+    (met,) = report["items"]
+    assert met["raw"] == "They met in Singapore, Hanoi, and in the Demilitarized Zone [16]."
+    assert met["raw_pointer"] == '{"sentences": [16]}'
