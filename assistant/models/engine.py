@@ -27,6 +27,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from assistant.models import prompt_cache
 log = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
+DRAIN_SECONDS = 120  # longer than any one answer takes on two cores
 
 
 @dataclass(frozen=True)
@@ -186,8 +188,24 @@ class LocalEngine:
         return self._http.get("/slots").json()
 
     def close(self) -> None:
+        """Let the requests in progress finish first: llama.cpp's server, stopped under a request, never returns."""
+        deadline, waiting = time.monotonic() + DRAIN_SECONDS, self._requests()
+        if waiting:
+            log.info("stopping the model once the %d request(s) in progress finish", waiting)
+        while waiting and time.monotonic() < deadline:
+            time.sleep(0.5)
+            waiting = self._requests()
         self._http.close()
         self._server = None  # the server's destructor stops its loop and frees the model
+
+    def _requests(self) -> int:
+        """Requests the server is running or has queued, from its /metrics."""
+        try:
+            lines = self._http.get("/metrics").text.splitlines()
+        except httpx.HTTPError:
+            return 0
+        gauges = ("llamacpp:requests_processing", "llamacpp:requests_deferred")
+        return sum(int(float(line.split()[1])) for line in lines if line.split(" ", 1)[0] in gauges)
 
 
 _engines: dict[EngineConfig, LocalEngine] = {}

@@ -66,3 +66,21 @@ def test_a_metric_missing_from_the_run_fails():
     run = report(ITEMS)
     del run["aggregate"]["mrr"]
     assert check(run, BASELINE) == ["mrr is missing from the run (baseline 0.8)"]
+
+
+def test_a_small_mean_may_drop_by_one_item_and_no_more():
+    """Over four declines one flipped item moves precision by a quarter: that alone is noise, two items fail."""
+    counts = {"counts": {"decline_precision": 4, "decline_recall": 4}}
+    baseline = make_baseline(report(ITEMS, decline_precision=0.75, **counts))
+    assert check(report(ITEMS, decline_precision=0.5, **counts), baseline) == []
+    assert check(report(ITEMS, decline_precision=0.25, **counts), baseline) == [
+        "decline_precision dropped from 0.75 to 0.25 (tolerance 0.25)"
+    ]
+
+
+def test_a_zero_tolerance_stays_zero_however_few_the_items():
+    counts = {"counts": {"decline_recall": 4}}
+    baseline = make_baseline(report(ITEMS, **counts))
+    assert check(report(ITEMS, decline_recall=0.75, **counts), baseline) == [
+        "decline_recall dropped from 1.0 to 0.75 (tolerance 0.0)"
+    ]

@@ -1,6 +1,8 @@
 """The embedded llama.cpp server on the real model: the shared essay prefix, stopping a stream, parallel slots."""
 
 import asyncio
+import subprocess
+import sys
 import time
 
 import httpx
@@ -171,3 +173,39 @@ def test_the_server_listens_on_loopback_and_wants_its_key(model_path, tmp_path):
     )
     assert len(engine.slots()) == 1
     engine.close()
+
+
+_CLOSE_UNDER_A_REQUEST = """
+import sys, threading, time
+from langchain_openai import ChatOpenAI
+from assistant.models.engine import EngineConfig, LocalEngine
+config = EngineConfig(sys.argv[1], n_ctx=1024, slots=1, n_threads=2, n_threads_batch=2, slot_dir=sys.argv[2])
+engine = LocalEngine(config)
+chat = ChatOpenAI(model="local", base_url=engine.base_url, api_key=engine.api_key, max_tokens=60, max_retries=0)
+answers = []
+request = threading.Thread(target=lambda: answers.append(chat.invoke(sys.argv[3]).content))
+request.start()
+while not any(s["is_processing"] for s in engine.slots()):
+    time.sleep(0.05)
+engine.close()
+request.join()
+print("closed", answers)
+"""
+
+
+def test_closing_under_a_request_lets_it_finish_instead_of_hanging(model_path, tmp_path):
+    """llama.cpp's server, stopped while a request runs, never returns: close waits for the request first.
+
+    In its own process, because the hang holds the GIL and would take the test run with it.
+    """
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", _CLOSE_UNDER_A_REQUEST, model_path, str(tmp_path), COUNT],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("closing the engine under a request in progress hung")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.startswith("closed ['1"), run.stdout
