@@ -202,9 +202,24 @@ def _spelled_out(claim: str, acronyms: set[str]) -> set[str]:
 
 
 def missing_names(claim: str, evidence: str) -> frozenset[str]:
-    """Names and numbers of ``claim`` that ``evidence`` does not hold: what a hallucination usually adds."""
+    """Names, acronyms and numbers of ``claim`` that ``evidence`` does not hold: what a hallucination usually adds
+    ("aired on CNN")."""
     names = stems(" ".join(names_and_numbers(claim)))
-    return names - stems(evidence) - _spelled_out(claim, _acronyms(evidence))
+    held = _acronyms(evidence)
+    invented = {a.lower() for a in _acronyms(claim) - held if not _abbreviates(a, _PHRASE.findall(evidence))}
+    return (names - stems(evidence) - _spelled_out(claim, held)) | invented
+
+
+def _abbreviates(acronym: str, phrases: list[str]) -> bool:
+    """Whether ``acronym`` shortens one of ``phrases``: every word's initial in order, and other letters only from
+    within the words ("DMZ" for "Demilitarized Zone")."""
+    for phrase in phrases:
+        words = phrase.lower().split()
+        for i in range(len(words) - 1):
+            pattern = "".join(re.escape(w[0]) + "".join(f"{re.escape(c)}?" for c in w[1:]) for w in words[i:])
+            if re.fullmatch(pattern, acronym.lower()):
+                return True
+    return False
 
 
 @functools.lru_cache(maxsize=4096)

@@ -159,6 +159,17 @@ def test_a_claim_that_invents_a_name_or_number_declines_rather_than_quotes(embed
     assert quoted.action is Action.QUOTE
 
 
+def test_an_invented_acronym_declines_but_one_the_essay_spells_out_is_shown(embeddings):
+    """An acronym is a name: "NBC" is made up, while "ER" shortens the essay's own "Elm River"."""
+    question = "Where was the debate with Omar Diaz broadcast?"
+    invented = check(embeddings, "The debate with Omar Diaz was broadcast on NBC.", question, [at("During")])
+    assert invented.action is Action.DECLINE and Reason.INVENTED in invented.reasons
+    spelled = check(
+        embeddings, "Mayor Lena Park announced a new bridge over the ER.", "What did the mayor announce?", [at("Mayor")]
+    )
+    assert spelled.supported, spelled.reason
+
+
 def test_sentences_about_something_else_are_neither_shown_nor_quoted(embeddings):
     v = check(
         embeddings,
@@ -177,7 +188,7 @@ def test_a_sentence_that_only_restates_the_question_is_not_shown_as_an_answer(em
 def test_a_terse_answer_needs_its_own_words_in_the_evidence(embeddings):
     question = "What did Mayor Lena Park announce on March 3?"
     assert check(embeddings, "A new bridge.", question, [at("Mayor")]).action is Action.SHOW
-    planted = check(embeddings, "PWNED.", question, [at("Mayor")], Options().without(Rule.QUOTE))
+    planted = check(embeddings, "PWNED.", question, [at("Mayor")], Options().without(Rule.QUOTE, Rule.INVENTED_DETAIL))
     assert planted.action is Action.DROP and Reason.MEANING in planted.reasons
 
 
