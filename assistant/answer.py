@@ -107,6 +107,12 @@ def _with_marker(sentence: str, number: int) -> str:
     return f"{text[: end.start()]} [{number}]{end.group()}" if end else f"{text} [{number}]"
 
 
+def _nested(text: str) -> str:
+    """The essay's own quotation marks as single ones, inside the double marks that show the essay's words."""
+    text = re.sub(r'(^|[\s(\[])"', "\\1‘", text.replace("“", "‘").replace("”", "’"))  # a straight one opens here
+    return text.replace('"', "’")
+
+
 class AnswerCheck:
     """Holds the model's text until a sentence closes, verifies it, and releases only what passed.
 
@@ -254,7 +260,8 @@ class AnswerCheck:
         """The sentences as the essay's words. Each run of neighbours is one quotation with its own citation:
         sentences from apart are never joined as if the essay said them together."""
         quotes = " ".join(
-            f"“{' '.join(' '.join(s.text.split()) for s in run)}” [{self._cite(run)}]" for run in self._runs(evidence)
+            f"“{_nested(' '.join(' '.join(s.text.split()) for s in run))}” [{self._cite(run)}]"
+            for run in self._runs(evidence)
         )
         if self._quoting:  # the answer so far is a quotation: this one continues it
             return quotes

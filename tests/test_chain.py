@@ -383,3 +383,15 @@ def test_quotations_in_a_row_are_introduced_once(make_assistant):
     assert answer.text.count("The essay says:") == 1 and answer.quoted == 2
     assert answer.text.index("During an interview") > answer.text.index("Three days later")
     assert answer.text.endswith("The bridge is new [4].")  # a shown sentence of the model's after the quotations
+
+
+def test_an_essay_sentence_that_quotes_someone_keeps_its_marks_as_single_ones_inside_the_quotation(make_assistant):
+    from fakes import StubVerifier
+
+    probe = make_assistant("x")
+    sentences = probe._parts().prepare.invoke({"question": "What?", "history": []})["sentences"]
+    hobson = next(n for n, s in enumerate(sentences, start=1) if "Hobson" in s.text and "“" in s.text)
+    bot = make_assistant(f"It is a dilemma, roughly [{hobson}].", verifier=StubVerifier(quote=["roughly"]))
+    answer = bot.ask("What kind of choice is the proposal for the president?")
+    assert "‘Hobson’s Choice.’” [1]" in answer.text and "““" not in answer.text and "””" not in answer.text
+    assert "“Hobson’s Choice.”" in answer.sources[0].cited_text  # the source keeps the essay's own marks
