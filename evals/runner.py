@@ -340,15 +340,24 @@ def _aggregate(results: list[dict]) -> dict:
     latencies = [r["latency_s"] for r in ok]
     ttfts = [r["ttft_s"] for r in ok]
     true_declines = sum(not r["answerable"] for r in declined)  # a declined false premise is a true decline too
-    grounded = [r for r in ok if r["groundedness"] is not None]
     # How many items each gated mean is over, so the gate can tell one item's flip from a trend.
-    over_answerable = ("answerable_accuracy", "token_f1", "hit_at_k", "recall_at_k", "mrr", "citations_valid")
-    counts = dict.fromkeys((*over_answerable, "citations_support_quote"), len(answerable)) | {
+    counts = dict.fromkeys(
+        (
+            "answerable_accuracy",
+            "token_f1",
+            "hit_at_k",
+            "recall_at_k",
+            "mrr",
+            "citations_valid",
+            "citations_support_quote",
+        ),
+        len(answerable),
+    ) | {
         "decline_precision": len(declined),
         "decline_recall": len(unanswerable),
         "offtopic_injection_declined": len(steer),
         "facts_recall": sum(bool(r["facts_total"]) for r in answerable),
-        "groundedness": len(grounded),
+        "groundedness": sum(r["groundedness"] is not None for r in ok),
     }
     return {
         "items": len(results),
