@@ -8,8 +8,8 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.runnables import Runnable
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr, SecretStr
 
@@ -130,16 +130,20 @@ _POINTER_SCHEMA = {
     },
     "required": ["sentences"],
 }
-# The schema's reply without its optional whitespace: llama.cpp's grammar for the schema lets the model write
-# '{\n  "sentences": ...', six tokens more, 0.6 s on two cores. Replayed on dev, one item in 59 differs.
-_POINTER_GRAMMAR = 'root ::= "{\\"sentences\\": [" [0-9]+ (", " [0-9]+){0,' + str(_MOST_NUMBERS - 1) + '} "]}"'
+# The local model's reply opens with the schema's fixed part, given as the start of its own message: llama.cpp
+# reads it with the prompt, in one batch, instead of forcing it through the grammar a decode step per token
+# (pointing took 2.8 s, not 3.2 s, on two cores). The grammar then allows only the numbers and the closing brackets.
+_POINTER_OPENING = '{"sentences": ['
+_POINTER_GRAMMAR = 'root ::= [0-9]+ (", " [0-9]+){0,' + str(_MOST_NUMBERS - 1) + '} "]}"'
 
 
 def pointer_model(llm: BaseChatModel) -> Runnable:
-    """The model bound to reply ``{"sentences": [...]}``: for the local model a grammar, for other
-    OpenAI-compatible APIs the JSON schema, else the prompt alone; a few tokens either way."""
+    """The model bound to reply ``{"sentences": [...]}``: for the local model a grammar after the reply's opening,
+    for other OpenAI-compatible APIs the JSON schema, else the prompt alone; a few tokens either way."""
     if isinstance(llm, LocalChatModel):
-        return llm.bind(extra_body={"grammar": _POINTER_GRAMMAR}, max_tokens=40)
+        opened = RunnableLambda(lambda prompt: [*prompt.to_messages(), AIMessage(_POINTER_OPENING)])
+        bound = llm.bind(extra_body={"grammar": _POINTER_GRAMMAR}, max_tokens=40)
+        return opened | bound  # llama.cpp's reply holds the opening too
     if isinstance(llm, ChatOpenAI):
         schema = {"name": "sentences", "schema": _POINTER_SCHEMA}
         return llm.bind(response_format={"type": "json_schema", "json_schema": schema}, max_tokens=40)

@@ -102,8 +102,9 @@ def test_a_judge_that_is_down_fails_before_the_run_with_a_clear_message(tmp_path
 
 def test_drafts_from_the_bundled_essay_quote_it_verbatim(tmp_path):
     out = tmp_path / "draft.jsonl"
+    draft = ["draft", str(default_essay_path()), "--out", str(out), "--count", "4"]
     made = subprocess.run(
-        [sys.executable, "-m", "assistant", "eval", "draft", str(default_essay_path()), "--out", str(out)],
+        [sys.executable, "-m", "assistant", "eval", *draft],
         capture_output=True,
         text=True,
         timeout=1800,

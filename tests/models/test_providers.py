@@ -1,5 +1,7 @@
 """Provider models and embeddings by configuration, and what happens when a remote model is down."""
 
+import json
+
 import httpx
 import pytest
 from fakes import HashingEmbeddings, StubVerifier
@@ -105,3 +107,54 @@ def test_changing_the_embedding_setting_never_mixes_vectors(settings, monkeypatc
         Assistant(settings.model_copy(update={"embedding": "openai:text-embedding-3-small"}))
     other = settings.model_copy(update={"embedding": "openai:text-embedding-3-small", "collection": "essays-openai"})
     assert Assistant(other).chunk_count == 0  # a separate collection per embedding is fine
+
+
+def _pointing_request(llm_class) -> dict:
+    """The body a pointing request sends, to a mock OpenAI-compatible server that names sentence 4."""
+    from langchain_core.prompts import ChatPromptTemplate
+    from pydantic import SecretStr
+
+    from assistant.models.chat import pointer_model
+
+    sent = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.update(json.loads(request.content))
+        message = {"role": "assistant", "content": '{"sentences": [4]}'}
+        return httpx.Response(
+            200,
+            json={
+                "id": "1",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "m",
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            },
+        )
+
+    llm = llm_class(
+        model="m",
+        base_url="http://127.0.0.1:1/v1",
+        api_key=SecretStr("k"),
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
+    prompt = ChatPromptTemplate.from_messages([("human", "Which sentence says where the ferry docks?")])
+    reply = pointer_model(llm).invoke(prompt.invoke({}))
+    assert json.loads(reply.text) == {"sentences": [4]}
+    return sent
+
+
+def test_the_local_model_reads_the_pointing_replys_opening_instead_of_decoding_it():
+    from assistant.models.chat import LocalChatModel
+
+    sent = _pointing_request(LocalChatModel)
+    assert sent["messages"][-1] == {"role": "assistant", "content": '{"sentences": ['}
+    assert sent["grammar"].startswith("root ::= [0-9]+"), "the grammar decodes the numbers only"
+
+
+def test_another_openai_compatible_model_gets_the_json_schema_and_no_opening():
+    from langchain_openai import ChatOpenAI
+
+    sent = _pointing_request(ChatOpenAI)
+    assert sent["messages"][-1]["role"] == "user"
+    assert sent["response_format"]["type"] == "json_schema" and "grammar" not in sent
