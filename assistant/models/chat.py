@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr, SecretStr
@@ -137,13 +138,16 @@ _POINTER_OPENING = '{"sentences": ['
 _POINTER_GRAMMAR = 'root ::= [0-9]+ (", " [0-9]+){0,' + str(_MOST_NUMBERS - 1) + '} "]}"'
 
 
+def _opened(prompt: PromptValue) -> list[BaseMessage]:
+    return [*prompt.to_messages(), AIMessage(_POINTER_OPENING)]
+
+
 def pointer_model(llm: BaseChatModel) -> Runnable:
     """The model bound to reply ``{"sentences": [...]}``: for the local model a grammar after the reply's opening,
     for other OpenAI-compatible APIs the JSON schema, else the prompt alone; a few tokens either way."""
     if isinstance(llm, LocalChatModel):
-        opened = RunnableLambda(lambda prompt: [*prompt.to_messages(), AIMessage(_POINTER_OPENING)])
         bound = llm.bind(extra_body={"grammar": _POINTER_GRAMMAR}, max_tokens=40)
-        return opened | bound  # llama.cpp's reply holds the opening too
+        return RunnableLambda(_opened) | bound  # llama.cpp's reply holds the opening too
     if isinstance(llm, ChatOpenAI):
         schema = {"name": "sentences", "schema": _POINTER_SCHEMA}
         return llm.bind(response_format={"type": "json_schema", "json_schema": schema}, max_tokens=40)
