@@ -107,7 +107,10 @@ def validate_dataset(items: list[EvalItem], corpus_text: str) -> list[str]:
         seen.add(item.id)
         if not item.question.strip():
             problems.append(f"{where}: empty question")
-        if item.answerable and not (item.required_facts and item.supporting_quotes):
+        if item.false_premise and (item.answerable or not item.required_facts):
+            # Declining one passes, so it is not "answerable"; its facts are the correction's.
+            problems.append(f"{where}: a {FALSE_PREMISE} item is answerable: false, with the correction's facts")
+        elif item.answerable and not (item.required_facts and item.supporting_quotes):
             problems.append(f"{where}: answerable items need required_facts and supporting_quotes")
         for quote in item.supporting_quotes:
             if quote not in corpus_text:

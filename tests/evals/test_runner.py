@@ -343,3 +343,15 @@ def test_the_pointing_reply_is_kept_apart_from_the_answer_for_a_replay(settings)
     (met,) = report["items"]
     assert met["raw"] == "They met in Singapore, Hanoi, and in the Demilitarized Zone [16]."
     assert met["raw_pointer"] == '{"sentences": [16]}'
+
+
+def test_a_false_premise_item_must_not_be_marked_answerable_and_must_hold_its_correction():
+    """Scored as declined-or-corrected, never as an answerable item: marked answerable, the run used to crash after
+    every item had been answered, losing the results."""
+    premise = {"question": "Why did they meet four times?", "reference_answer": "Three.", "tags": ["false-premise"]}
+    marked = EvalItem(id="p1", answerable=True, required_facts=[["three"]], supporting_quotes=["three"], **premise)
+    bare = EvalItem(id="p2", answerable=False, **premise | {"question": "Why four?"})
+    good = EvalItem(id="p3", answerable=False, required_facts=[["three"]], **premise | {"question": "Why 4?"})
+    problems = validate_dataset([marked, bare, good], ESSAY_TEXT)
+    assert [p.split(":")[0] for p in problems] == ["item 'p1'", "item 'p2'"], problems
+    assert "answerable: false, with the correction's facts" in problems[0]
