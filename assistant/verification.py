@@ -49,10 +49,11 @@ class Rule(StrEnum):
 
     MEANING = "meaning"  # the claim is close in meaning to its evidence, or made of its words
     NEW_WORDS = "new_words"  # what the claim adds to its question is said in its evidence, not only near it
-    NAMES_NUMBERS = "names_numbers"  # every name and number of the claim is in its evidence
+    NAMES_NUMBERS = "names_numbers"  # every name and number of the claim is in its evidence, a sum of money as money
     WHO_DID_WHAT = "who_did_what"  # the people a clause names stand together in one clause of one sentence
     POLARITY = "polarity"  # a "not" on one side only is a contradiction ("not ... unless" is a "has to")
     HEDGES = "hedges"  # "might", "could", "if", "unless" are not turned into "will"
+    REPEATS = "repeats"  # a sentence saying the same words over and over is a model stuck in a loop, not a claim
     RELEVANCE = "relevance"  # the evidence is among the sentences hybrid retrieval ranks best for the question
     QUESTION_NAMES = "question_names"  # the names asked about are in or near the evidence
     QUOTE = "quote"  # an unconfirmed paraphrase of relevant sentences is replaced by those sentences
@@ -71,6 +72,7 @@ class Reason(StrEnum):
     WHO_DID_WHAT = "people and acts are joined differently from the essay"
     POLARITY = "negation differs from the cited sentences"
     HEDGES = "a hedge of the essay is dropped"
+    REPEATS = "the sentence repeats itself"
     RELEVANCE = "the cited sentences are not what retrieval finds for the question"
     QUESTION_NAMES = "the names asked about are not near the cited sentences"
     INVENTED = "a name or number found nowhere in the essay"
@@ -162,6 +164,12 @@ _HAS_TO = re.compile(r"\b(?:has|have|had|needs?) to\b", re.IGNORECASE)
 _DATES = stems(
     "January February March April May June July August September October November December 0 1 2 3 4 5 6 7 8 9"
 )
+_NUMBER = r"\d[\d,.]*\d|\d"
+_MONEY = re.compile(
+    rf"[$€£¥₩]\s?({_NUMBER})|({_NUMBER})\s*(?:million|billion|thousand|trillion)?\s*(?:dollars?|euros?|pounds?|won|yen|usd)\b",
+    re.IGNORECASE,
+)
+_REPEATED = (5, 3)  # a run of this many words said this many times in one sentence
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.\s?){2,}|\b[A-Z]{2,}\b")
 _PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
 RRF_K = 10  # rank fusion constant for a few dozen sentences
@@ -208,6 +216,26 @@ def missing_names(claim: str, evidence: str) -> frozenset[str]:
     held = _acronyms(evidence)
     invented = {a.lower() for a in _acronyms(claim) - held if not _abbreviates(a, _PHRASE.findall(evidence))}
     return (names - stems(evidence) - _spelled_out(claim, held)) | invented
+
+
+def money_differs(claim: str, evidence: str) -> bool:
+    """A number the evidence gives as a sum of money and the claim as something else, or the other way round:
+    "$2.6 million to bring athletes" is not "2.6 million athletes"."""
+
+    def split(text: str) -> tuple[set[str], set[str]]:
+        sums = {(m.group(1) or m.group(2)).replace(",", "") for m in _MONEY.finditer(text)}
+        plain = {n.replace(",", "") for n in re.findall(_NUMBER, _MONEY.sub(" ", text))}
+        return sums, plain
+
+    (claimed_sums, claimed_plain), (sums, plain) = split(claim), split(evidence)
+    return bool((claimed_sums - sums) & plain or (claimed_plain - plain) & sums)
+
+
+def repeats(text: str) -> bool:
+    n, times = _REPEATED
+    words = re.findall(r"[\w']+", text.lower())
+    runs = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    return bool(runs) and max(runs.count(r) for r in set(runs)) >= times
 
 
 def _abbreviates(acronym: str, phrases: list[str]) -> bool:
@@ -354,7 +382,8 @@ class MeaningVerifier:
         # "supports" a reason it never gives.
         if o.on(Rule.NEW_WORDS) and own is not None and own < o.new:
             failed.append(Reason.NEW_WORDS)
-        if o.on(Rule.NAMES_NUMBERS) and missing_names(claim, f"{' '.join(texts)} {byline}"):
+        held_text = f"{' '.join(texts)} {byline}"
+        if o.on(Rule.NAMES_NUMBERS) and (missing_names(claim, held_text) or money_differs(claim, held_text)):
             failed.append(Reason.NAMES_NUMBERS)
         if o.on(Rule.WHO_DID_WHAT) and not self._people_placed(claim, texts, byline):
             failed.append(Reason.WHO_DID_WHAT)
@@ -362,6 +391,8 @@ class MeaningVerifier:
             failed.append(Reason.POLARITY)
         if o.on(Rule.HEDGES) and hedged(window) and not hedged(claim, _KEEPS_CONDITION):
             failed.append(Reason.HEDGES)
+        if o.on(Rule.REPEATS) and repeats(claim):
+            failed.append(Reason.REPEATS)
         return tuple(failed), score
 
     @staticmethod

@@ -9,7 +9,7 @@ import pytest
 from assistant.index.documents import default_essay_path, load_document
 from assistant.index.embeddings import MiniLMEmbeddings
 from assistant.index.sentences import EssaySentence, byline, essay_sentences
-from assistant.verification import Action, MeaningVerifier, Options, Reason, Rule
+from assistant.verification import Action, MeaningVerifier, Options, Reason, Rule, money_differs
 
 LINES = [
     "Mayor Lena Park announced a new bridge over the Elm River on March 3.",
@@ -85,6 +85,18 @@ def test_evidence_is_the_cited_sentences_their_neighbours_and_the_sentences_near
             "The old ferry cost $5.3 million to repair in 2015.",
             "What did the old ferry cost to repair?",
             ["The old ferry"],
+        ),
+        (  # the sum of money made a count of things
+            Rule.NAMES_NUMBERS,
+            "There were 4.1 million repairs to the old ferry in 2015.",
+            "How many repairs did the old ferry need?",
+            ["The old ferry"],
+        ),
+        (  # a model stuck in a loop: every word is the sentence's own
+            Rule.REPEATS,
+            "Lena Park announced a bridge because it is a new bridge because it is a new bridge because it is a new.",
+            "Why did the mayor announce a bridge?",
+            ["Mayor"],
         ),
         (
             Rule.POLARITY,
@@ -258,3 +270,11 @@ def test_a_far_sentence_joins_a_quotation_only_when_nearly_as_close_to_the_claim
     lenient = lenient._quotable(question, lenient._found(question, ESSAY), pointer, apart, ESSAY)
     strict = strict._quotable(question, strict._found(question, ESSAY), pointer, apart, ESSAY)
     assert lenient == apart and len(strict) == 1
+
+
+def test_a_sum_of_money_stays_money():
+    spent = "The city spent $2.6 million to bring 40 players to the games in 2018."
+    assert money_differs("There were 2.6 million players at the games.", spent)
+    assert money_differs("It spent $40 on the games.", spent)
+    assert not money_differs("The city paid 2.6 million dollars for 40 players in 2018.", spent)
+    assert not money_differs("The city spent $2,600 on it.", "It cost $2,600 in all.")
