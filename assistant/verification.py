@@ -31,6 +31,7 @@ import dataclasses
 import functools
 import re
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -232,10 +233,10 @@ def money_differs(claim: str, evidence: str) -> bool:
 
 
 def repeats(text: str) -> bool:
+    """Greedy decoding can loop until the length limit on words that are all the essay's own: no claim at all."""
     n, times = _REPEATED
     words = re.findall(r"[\w']+", text.lower())
-    runs = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
-    return bool(runs) and max(runs.count(r) for r in set(runs)) >= times
+    return max(Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1)).values(), default=0) >= times
 
 
 def _abbreviates(acronym: str, phrases: list[str]) -> bool:
