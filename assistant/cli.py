@@ -139,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("eval-reports"), help="report directory (default: eval-reports)")
     p.add_argument("--limit", type=int, help="only the first N items (a quick look; the gate needs all)")
     p.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        metavar="N",
+        help="answer N items at once on the model's slots: faster, but latencies then include the batch (default: 1)",
+    )
+    p.add_argument(
         "--baseline", type=Path, help="baseline JSON (default for --check: the bundled evals/data/baseline.json)"
     )
     p.add_argument("--check", action="store_true", help="exit 1 if the run regresses against the baseline")
@@ -336,7 +343,14 @@ def _cmd_eval(args, settings: Settings) -> int:
         return 0
 
     judge = make_judge(settings, args.judge, args.judge_base_url) if args.judge else None  # a down judge fails now
-    report = run_eval(items, settings, dataset_path=args.dataset, documents=args.documents, judge=judge)
+    report = run_eval(
+        items,
+        settings,
+        dataset_path=args.dataset,
+        documents=args.documents,
+        judge=judge,
+        concurrency=args.concurrency,
+    )
     json_path, md_path = write_reports(report, args.out)
     print(summary_table(columns(report)))
     print(f"\nreports: {json_path}, {md_path}")

@@ -17,7 +17,9 @@ import platform
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 
@@ -166,9 +168,14 @@ def run_eval(
     verifier: Verifier | None = None,
     documents: list[Path] | None = None,
     judge: Judge | None = None,
+    concurrency: int = 1,
 ) -> dict:
     """Score ``items`` on ``documents`` (files or folders; by default the bundled essay), indexed alone into a
     temporary store; ``extra_documents`` are indexed beside them, as distractors for a corpus-scale check.
+
+    ``concurrency`` items are answered at once, on that many of the model's slots: more answers per minute on a
+    batching engine, but each item's latency then includes its share of the batch, so latency figures are
+    comparable only between runs of the same concurrency (recorded in the report).
 
     Each item keeps the model's own text (``raw``), never shown to a user, so the verifier's rules can be
     replayed on it one at a time (``benchmarks.rules``)."""
@@ -186,17 +193,21 @@ def run_eval(
         )
         bot = Assistant(settings, llm=llm, embeddings=embeddings, verifier=verifier)
         bot.index([Path(d.source) for d in corpus] + list(extra_documents or []), progress=False)
-        results = []
-        with _ModelText() as raw:
-            for item in tqdm(items, desc="Evaluating", unit="q", disable=not progress):
+        with _ModelText() as raw, ThreadPoolExecutor(max_workers=concurrency) as pool:
+
+            def run(item: EvalItem) -> dict:
                 result = _run_item(bot, item, corpus, settings.k) | raw.take()
                 if judge and "crashed" not in result:
                     cited = {s["citation"]: s["text"] for s in result["sources"]}
                     result["judged"] = judge.grade(
                         item.question, item.reference_answer, result["answer"], cited, declined=result["declined"]
                     )
-                results.append(result)
+                return result
+
+            answered = pool.map(run, items)  # in the dataset's order, whatever order they finish in
+            results = list(tqdm(answered, total=len(items), desc="Evaluating", unit="q", disable=not progress))
     meta = _meta(settings, dataset_path, len(items)) | {
+        "concurrency": concurrency,
         "judge": judge.name if judge else None,
         "verifier": bot.verifier_options,
         "documents": [{"id": d.id, "source": d.source, "hash": d.content_hash} for d in corpus],
@@ -206,23 +217,29 @@ def run_eval(
 
 
 class _ModelText(logging.Handler):
-    """Collects the model's own text of each answer, which ``assistant.answer`` logs at DEBUG to its own logger."""
+    """Collects the model's own text of each answer, which ``assistant.answer`` logs at DEBUG to its own logger.
+
+    Kept per thread: a record is logged on the thread that consumes the answer's stream, and each concurrent item
+    has its own."""
+
+    KEYS = {"model_text": "raw", "pointer_text": "raw_pointer"}
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self._parts: dict[str, list[str]] = {"raw": [], "raw_pointer": []}
+        self._parts: dict[int | None, dict[str, list[str]]] = {}
         self._logger = model_text_log
 
     def emit(self, record: logging.LogRecord) -> None:
-        for attribute, key in (("model_text", "raw"), ("pointer_text", "raw_pointer")):
+        parts = self._parts.setdefault(record.thread, {key: [] for key in self.KEYS.values()})
+        for attribute, key in self.KEYS.items():
             if hasattr(record, attribute):
-                self._parts[key].append(getattr(record, attribute))
+                parts[key].append(getattr(record, attribute))
 
     def take(self) -> dict[str, str]:
-        """The answer's text (``raw``) and the reply naming the sentences that answer the question (``raw_pointer``)."""
-        taken = {key: "".join(parts) for key, parts in self._parts.items()}
-        self._parts = {key: [] for key in self._parts}
-        return taken
+        """The answer's text (``raw``) and the reply naming the sentences that answer the question (``raw_pointer``),
+        as logged on this thread since its last ``take``."""
+        parts = self._parts.pop(threading.get_ident(), {})
+        return {key: "".join(parts.get(key, [])) for key in self.KEYS.values()}
 
     def __enter__(self) -> _ModelText:
         self._level = self._logger.level

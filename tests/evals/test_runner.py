@@ -1,10 +1,15 @@
 """The eval runner, dataset validator and CLI on the fake chat model."""
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from fakes import HashingEmbeddings, StubVerifier, fake_llm
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 
 from assistant.evals.dataset import DatasetError, EvalItem, load_dataset, validate_dataset
 from assistant.evals.gate import check, make_baseline
@@ -12,6 +17,7 @@ from assistant.evals.report import markdown_report
 from assistant.evals.runner import run_eval
 from assistant.index.documents import default_essay_path, load_document
 
+_LOCK = threading.Lock()
 ESSAY_TEXT = load_document(default_essay_path()).text
 MET = EvalItem(
     id="t-met",
@@ -139,6 +145,59 @@ def test_the_final_answer_is_scored_after_the_grounding_gate(settings):
     war = report["items"][1]
     assert war["grounded"] is False and war["answer"] == "I could not find that in this essay." and war["passed"]
     assert war["raw"] == "The Korean War began on June 25, 1950."  # the model's own text, kept for a replay
+
+
+class _ByQuestion(BaseChatModel):
+    """Answers each question with its own reply, slowly, whatever order concurrent items reach it in; ``most``
+    records how many calls were in flight at once."""
+
+    replies: dict[str, str]
+    calls: dict[str, int] = {"now": 0, "most": 0}
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
+        with _LOCK:
+            self.calls["now"] += 1
+            self.calls["most"] = max(self.calls["most"], self.calls["now"])
+        time.sleep(0.1)  # long enough for the items to overlap
+        with _LOCK:
+            self.calls["now"] -= 1
+        reply = next(r for q, r in self.replies.items() if q in str(messages[-1].content))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(reply))])
+
+    @property
+    def _llm_type(self) -> str:
+        return "by-question"
+
+
+def test_items_answered_at_once_are_reported_in_order_each_with_its_own_model_text(settings):
+    items = [
+        MET.model_copy(update={"id": f"met-{n}", "question": f"Where have Trump and Kim met ({n})?"}) for n in "abc"
+    ]
+    items += [
+        WAR.model_copy(update={"id": f"war-{n}", "question": f"When did the Korean War start ({n})?"}) for n in "ab"
+    ]
+    replies = {i.question: f"They met in Singapore ({i.id}) [16]." for i in items if i.answerable}
+    replies |= {i.question: f"It started in 1950 ({i.id})." for i in items if not i.answerable}
+    reports, most = [], []
+    for concurrency in (1, 3):
+        llm = _ByQuestion(replies=replies, calls={"now": 0, "most": 0})
+        reports.append(
+            run_eval(
+                items,
+                settings,
+                llm=llm,
+                embeddings=HashingEmbeddings(),
+                verifier=StubVerifier(drop=["1950"]),
+                progress=False,
+                concurrency=concurrency,
+            )
+        )
+        most.append(llm.calls["most"])
+    one, many = ([(r["id"], r["raw"], r["answer"], r["passed"]) for r in report["items"]] for report in reports)
+    assert most == [1, 3] and reports[1]["meta"]["concurrency"] == 3
+    assert one == many and [r[0] for r in many] == [i.id for i in items]
+    assert all(raw == replies[item.question] for item, (_, raw, *_) in zip(items, many, strict=True))
+    assert reports[1]["aggregate"]["passed"] == reports[0]["aggregate"]["passed"]
 
 
 def test_a_crash_is_recorded_and_fails_the_gate(settings):
