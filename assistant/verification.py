@@ -57,6 +57,7 @@ class Rule(StrEnum):
     REPEATS = "repeats"  # a sentence saying the same words over and over is a model stuck in a loop, not a claim
     RELEVANCE = "relevance"  # the evidence is among the sentences hybrid retrieval ranks best for the question
     QUESTION_NAMES = "question_names"  # the names asked about are in or near the evidence
+    ASKED_KIND = "asked_kind"  # essay words offered for "how many", "how much" or "when" hold a number or a time
     QUOTE = "quote"  # an unconfirmed paraphrase of relevant sentences is replaced by those sentences
     INVENTED_DETAIL = "invented_detail"  # a name or number found nowhere in the essay: the essay lacks what was asked
     POINTED = "pointed"  # the relevant sentences the model points at for the question follow the answer, quoted
@@ -76,6 +77,7 @@ class Reason(StrEnum):
     REPEATS = "the sentence repeats itself"
     RELEVANCE = "the cited sentences are not what retrieval finds for the question"
     QUESTION_NAMES = "the names asked about are not near the cited sentences"
+    ASKED_KIND = "the sentences hold no number or time, which the question asks for"
     INVENTED = "a name or number found nowhere in the essay"
 
 
@@ -167,10 +169,41 @@ _DATES = stems(
 )
 _NUMBER = r"\d[\d,.]*\d|\d"
 _MONEY = re.compile(
-    rf"[$€£¥₩]\s?({_NUMBER})|({_NUMBER})\s*(?:million|billion|thousand|trillion)?\s*(?:dollars?|euros?|pounds?|won|yen|usd)\b",
+    rf"[$€£¥₩]\s?({_NUMBER})(?:\s*(?:million|billion|thousand|trillion)\b)?|({_NUMBER})\s*(?:million|billion|thousand|trillion)?\s*(?:dollars?|euros?|pounds?|won|yen|usd)\b",
     re.IGNORECASE,
 )
+# What a question asks for when it opens with it ("And how many ...?"): a count, an amount or a time. Essay words
+# offered in answer must hold one; a sentence on the topic that lacks it is what a near-miss question gets.
+_ASKS = (
+    (re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?how many\b", re.IGNORECASE), "count"),
+    (re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?how much\b", re.IGNORECASE), "amount"),
+    (
+        re.compile(
+            r"^\W*(?:(?:and|so|but|then)\s+)?(?:when|(?:in\s+)?(?:what|which)\s+(?:year|month|day|date))\b", re.I
+        ),
+        "time",
+    ),
+)
+_SECOND_ASK = re.compile(
+    r"\?.*\w.*\?|\w\W+and\s+(?:what|why|how|who|whom|whose|where|which|when)\b", re.IGNORECASE | re.DOTALL
+)
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")  # a year is a time, not a count
+_COUNT_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty fifty hundred hundreds "
+    "thousand thousands million millions billion dozen dozens several few once twice".split()
+)
+_TIME_WORDS = _COUNT_WORDS | frozenset(
+    "january february march april may june july august september october november december monday tuesday "
+    "wednesday thursday friday saturday sunday year years month months week weeks day days later earlier ago "
+    "before after since until during today yesterday tomorrow soon recently spring summer autumn fall winter".split()
+)
 _REPEATED = (5, 3)  # a run of this many words said this many times in one sentence
+# Words that attribute a claim to the essay ("The author's main argument is that ..."): the frame, not an act.
+_FRAMING = stems(
+    "argue argues argued argument believe believes think thinks position view thesis central main point claim claims "
+    "say says said explain explains state states describe describes write writes wrote conclude concludes"
+)
+_QUOTED = re.compile(r'"[^"]*"|“[^”]*”')  # the title, in the byline of ``index.sentences.byline``
 _ACRONYM = re.compile(r"\b(?:[A-Z]\.\s?){2,}|\b[A-Z]{2,}\b")
 _PHRASE = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
 RRF_K = 10  # rank fusion constant for a few dozen sentences
@@ -230,6 +263,24 @@ def money_differs(claim: str, evidence: str) -> bool:
 
     (claimed_sums, claimed_plain), (sums, plain) = split(claim), split(evidence)
     return bool((claimed_sums - sums) & plain or (claimed_plain - plain) & sums)
+
+
+def asked_kind(question: str) -> str | None:
+    """A count, an amount or a time, when the question opens by asking for one and asks nothing else: the second
+    part of "When ..., and what would that mean?" is answered without a time."""
+    if _SECOND_ASK.search(question):
+        return None
+    return next((kind for pattern, kind in _ASKS if pattern.search(question)), None)
+
+
+def gives(text: str, kind: str | None) -> bool:
+    """Whether ``text`` holds what a question of that kind asks for; a sum of money is an amount, never a count."""
+    if kind is None:
+        return True
+    said = _YEAR.sub(" ", _MONEY.sub(" ", text)) if kind == "count" else text
+    words = set(re.findall(r"[\w']+", said.lower()))
+    plain = re.findall(_NUMBER, said)
+    return bool(plain) or bool(words & (_TIME_WORDS if kind == "time" else _COUNT_WORDS))
 
 
 def repeats(text: str) -> bool:
@@ -408,6 +459,9 @@ class MeaningVerifier:
         instead: strict here is cheap.
         """
         title = stems(byline)
+        # The author and publisher may be named freely ("Joseph Kim argues ..."), not the names of the essay's title:
+        # in an essay titled "... a Win for North Korea", North Korea is who the claims are about.
+        author = stems(_QUOTED.sub(" ", byline))
         held = stems(" ".join(evidence))
         clauses = [stems(c) for e in evidence for c in _COMMA.split(e) if c and c.strip()]
         for part in _CLAUSE.split(claim):
@@ -415,12 +469,12 @@ class MeaningVerifier:
             runs = [
                 r
                 for r in _name_runs(part)
-                if not r <= title | _DATES and not all(w.isdigit() for w in r) and (len(r) > 1 or r <= held)
+                if not r <= author | _DATES and not all(w.isdigit() for w in r) and (len(r) > 1 or r <= held)
             ]
             if not runs:
                 continue
             named = frozenset().union(*runs)
-            act = stems(part) - named - title
+            act = stems(part) - named - title - _FRAMING
             if not any(named <= c and (not act or len(act & c) * 2 >= len(act)) for c in clauses):
                 return False
         return True
@@ -439,7 +493,10 @@ class MeaningVerifier:
         ids = [
             i
             for i in dict.fromkeys(numbers)
-            if 0 <= i < len(essay) and not essay[i].is_byline and not self._relevance(question, found, (i,), essay)
+            if 0 <= i < len(essay)
+            and not essay[i].is_byline
+            and not self._relevance(question, found, (i,), essay)
+            and self._gives(question, i, essay)
         ]
         if not ids:
             return ()
@@ -473,6 +530,10 @@ class MeaningVerifier:
                 failed.append(Reason.QUESTION_NAMES)
         return tuple(failed)
 
+    def _gives(self, question: str, i: int, essay: Sequence[EssaySentence]) -> bool:
+        """Essay words offered in answer hold the count, amount or time the question asks for (rule ``asked_kind``)."""
+        return not self.options.on(Rule.ASKED_KIND) or gives(essay[i].text, asked_kind(question))
+
     @staticmethod
     def _invents(claim: str, essay: Sequence[EssaySentence]) -> bool:
         """The claim holds a name or number found nowhere in the essay: the model made up the detail asked for."""
@@ -496,7 +557,9 @@ class MeaningVerifier:
         pointed = sorted(
             (i for i in window if closeness[i] >= o.point and not essay[i].is_byline), key=lambda i: -closeness[i]
         )
-        relevant = [i for i in pointed if not self._relevance(question, found, (i,), essay)]
+        relevant = [
+            i for i in pointed if not self._relevance(question, found, (i,), essay) and self._gives(question, i, essay)
+        ]
         if not relevant:
             return []
         # A sentence the model cited is its own pointer: the best of those leads, when one is relevant.

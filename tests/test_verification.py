@@ -9,7 +9,7 @@ import pytest
 from assistant.index.documents import default_essay_path, load_document
 from assistant.index.embeddings import MiniLMEmbeddings
 from assistant.index.sentences import EssaySentence, byline, essay_sentences
-from assistant.verification import Action, MeaningVerifier, Options, Reason, Rule, money_differs
+from assistant.verification import Action, MeaningVerifier, Options, Reason, Rule, asked_kind, gives, money_differs
 
 LINES = [
     "Mayor Lena Park announced a new bridge over the Elm River on March 3.",
@@ -278,3 +278,50 @@ def test_a_sum_of_money_stays_money():
     assert money_differs("It spent $40 on the games.", spent)
     assert not money_differs("The city paid 2.6 million dollars for 40 players in 2018.", spent)
     assert not money_differs("The city spent $2,600 on it.", "It cost $2,600 in all.")
+
+
+def test_a_name_in_the_title_is_placed_like_any_other_but_the_author_may_be_named_freely(embeddings):
+    """The title names who the essay is about; exempting its names let one sentence's act pass as theirs."""
+    titled = EssaySentence(
+        "bridges",
+        0,
+        0,
+        'The essay "A Bridge Is a Win for Tom Hale" was written by its author Ana Ruiz.',
+        is_byline=True,
+    )
+    essay = [titled, *ESSAY[1:]]
+    verifier = MeaningVerifier(embeddings, Options().without(Rule.QUOTE, Rule.INVENTED_DETAIL))
+    question = "Who would use the bridge to win votes?"
+    cited = [at("Critic")]
+    moved = verifier.check(
+        "Tom Hale would use the bridge to win votes in May.", question=question, cited=cited, essay=essay
+    )
+    assert moved.action is Action.DROP and Reason.WHO_DID_WHAT in moved.reasons, moved
+    framed = "Ana Ruiz argues that the mayor would use the bridge to win votes in May."
+    assert verifier.check(framed, question=question, cited=cited, essay=essay).supported
+
+
+def test_what_a_question_opens_by_asking_for():
+    assert asked_kind("How many ferries cross the river?") == "count"
+    assert asked_kind("And how much did the repair cost?") == "amount"
+    assert asked_kind("In what year was the ferry repaired?") == asked_kind("When is the vote?") == "time"
+    assert asked_kind("What happens when the budget fails?") is None  # "when" inside is not the ask
+    assert asked_kind("When is the vote, and what would it change?") is None  # the second part needs no time
+    repaired = "The old ferry cost $4.1 million to repair in 2015."
+    assert not gives(repaired, "count")  # a sum and a year are not a count
+    assert gives(repaired, "amount") and gives(repaired, "time")
+    assert gives("Three boats cross daily.", "count") and gives("Two days later, she spoke.", "time")
+    assert not gives("Many residents still cross the river by ferry.", "time")
+
+
+def test_essay_words_without_the_count_asked_for_are_not_offered_as_the_answer(embeddings):
+    """A near-miss: the essay names the ferry riders but not how many there are."""
+    claim, question = (
+        "About 300 residents cross the river by ferry every morning.",
+        "How many residents take the ferry?",
+    )
+    alone = Options().without(Rule.INVENTED_DETAIL)
+    v = check(embeddings, claim, question, [at("Many residents")], alone)
+    assert v.action is Action.DROP and not v.supported, v
+    off = check(embeddings, claim, question, [at("Many residents")], alone.without(Rule.ASKED_KIND))
+    assert off.action is Action.QUOTE and off.evidence == (ESSAY[at("Many residents")],), off
