@@ -77,7 +77,6 @@ class Reason(StrEnum):
     REPEATS = "the sentence repeats itself"
     RELEVANCE = "the cited sentences are not what retrieval finds for the question"
     QUESTION_NAMES = "the names asked about are not near the cited sentences"
-    ASKED_KIND = "the sentences hold no number or time, which the question asks for"
     INVENTED = "a name or number found nowhere in the essay"
 
 
@@ -164,9 +163,8 @@ _HEDGES = frozenset(
 # What keeps a condition in a paraphrase: "will not ... unless the U.S. lifts" is "the U.S. has to lift first".
 _KEEPS_CONDITION = _HEDGES | frozenset("only first must need needs require requires before depends".split())
 _HAS_TO = re.compile(r"\b(?:has|have|had|needs?) to\b", re.IGNORECASE)
-_DATES = stems(
-    "January February March April May June July August September October November December 0 1 2 3 4 5 6 7 8 9"
-)
+_MONTHS = "January February March April May June July August September October November December"
+_DATES = stems(f"{_MONTHS} 0 1 2 3 4 5 6 7 8 9")
 _NUMBER = r"\d[\d,.]*\d|\d"
 _MONEY = re.compile(
     rf"[$€£¥₩]\s?({_NUMBER})(?:\s*(?:million|billion|thousand|trillion)\b)?|({_NUMBER})\s*(?:million|billion|thousand|trillion)?\s*(?:dollars?|euros?|pounds?|won|yen|usd)\b",
@@ -179,7 +177,8 @@ _ASKS = (
     (re.compile(r"^\W*(?:(?:and|so|but|then)\s+)?how much\b", re.IGNORECASE), "amount"),
     (
         re.compile(
-            r"^\W*(?:(?:and|so|but|then)\s+)?(?:when|(?:in\s+)?(?:what|which)\s+(?:year|month|day|date))\b", re.I
+            r"^\W*(?:(?:and|so|but|then)\s+)?(?:when|(?:in\s+)?(?:what|which)\s+(?:year|month|day|date))\b",
+            re.IGNORECASE,
         ),
         "time",
     ),
@@ -193,8 +192,8 @@ _COUNT_WORDS = frozenset(
     "thousand thousands million millions billion dozen dozens several few once twice".split()
 )
 _TIME_WORDS = _COUNT_WORDS | frozenset(
-    "january february march april may june july august september october november december monday tuesday "
-    "wednesday thursday friday saturday sunday year years month months week weeks day days later earlier ago "
+    f"{_MONTHS.lower()} monday tuesday wednesday thursday friday saturday sunday "
+    "year years month months week weeks day days later earlier ago "
     "before after since until during today yesterday tomorrow soon recently spring summer autumn fall winter".split()
 )
 _REPEATED = (5, 3)  # a run of this many words said this many times in one sentence
