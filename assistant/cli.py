@@ -95,6 +95,17 @@ _HELP = {  # command: (its line in --help, its description)
 }
 
 
+def _at_least_one(text: str) -> int:
+    """An argparse type: a count of at least 1, refused with a usage message rather than a traceback later."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _settings_parser()
     parser = argparse.ArgumentParser(
@@ -140,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only the first N items (a quick look; the gate needs all)")
     p.add_argument(
         "--concurrency",
-        type=int,
+        type=_at_least_one,
         default=1,
         metavar="N",
         help="answer N items at once on the model's slots: faster, but latencies then include the batch (default: 1)",

@@ -302,3 +302,14 @@ def test_ask_on_a_terminal_that_cannot_show_the_answer_prints_no_traceback(tmp_p
     )
     assert out.returncode == 0, out.stderr
     assert "Kim Yo Jong (???) is Kim Jong-un?s younger sister [1]." in out.stdout and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [("0", "must be at least 1, not 0"), ("two", "'two' is not a whole number")]
+)
+def test_eval_concurrency_below_one_is_refused_with_a_usage_message(value, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["eval", "--concurrency", value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
