@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 import re
@@ -92,3 +93,12 @@ class StubVerifier:
     def nearest(self, text: str, essay: Sequence) -> int:
         words = set(re.findall(r"\w+", text.lower()))
         return max(range(len(essay)), key=lambda i: len(words & set(re.findall(r"\w+", essay[i].text.lower()))))
+
+
+def collect(updates) -> list:
+    """Every item of an async iterator, for the UI's ``chat`` in a plain test."""
+
+    async def gather() -> list:
+        return [update async for update in updates]
+
+    return asyncio.run(gather())

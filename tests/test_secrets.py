@@ -5,7 +5,7 @@ import logging
 import httpx
 import openai
 import pytest
-from fakes import HashingEmbeddings, StubVerifier
+from fakes import HashingEmbeddings, StubVerifier, collect
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from assistant import Assistant, ModelError
@@ -83,7 +83,7 @@ def test_the_cli_and_the_ui_show_a_refused_key_without_it(
     )
     bot.ensure_index()
     with caplog.at_level(logging.DEBUG):
-        *_, (reply, _) = list(chat(bot, "Whose sister is Kim Yo Jong?", [], bot.documents()[0]))
+        *_, (reply, _) = collect(chat(bot, "Whose sister is Kim Yo Jong?", [], bot.documents()[0]))
         warm = WarmUp(bot).start()
         assert warm.ready.wait(60), "the warm-up never finished"
     assert reply["content"].startswith("**Cannot answer.** The model is not available: the model server")

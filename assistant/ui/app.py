@@ -1,7 +1,7 @@
 """The Gradio web UI: a streaming chat beside the essay, with clickable citations.
 
 ``chat`` is the whole behaviour behind the ``/chat`` endpoint and is a
-plain generator, so it is unit-tested without a browser.
+plain async generator, so it is unit-tested without a browser.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from importlib import resources
 
 from assistant.answer import Answer
@@ -93,17 +93,21 @@ def history_for_model(history: list[dict]) -> list[dict]:
     return out
 
 
-def chat(
+async def chat(
     bot: Assistant, message: str, history: list[dict], document: Document | None, feedback: FeedbackLog | None = None
-) -> Iterator[tuple]:
+) -> AsyncIterator[tuple]:
     """Stream one answer's verified sentences: (chat messages, essay HTML) pairs, ending with the answer and its
-    sources."""
+    sources.
+
+    Async so that Stop cancels at once: a sentence is shown only once checked, and a sync generator would hold
+    the cancel (and the model slot) until the next one closed; here the model's token stream is awaited and
+    closed."""
     title, text = (document.title, document.text) if document else ("", "")
     plain = essay_html(title, text) if document else ""
     try:
         partial = ""
         yield checking(partial), plain  # each sentence is held until the verifier passes it
-        for event in bot.stream(message, history_for_model(history)):
+        async for event in bot.astream(message, history_for_model(history)):
             if isinstance(event, str):
                 partial += event
                 yield checking(partial), plain
@@ -173,8 +177,9 @@ def build_app(bot: Assistant, warm: WarmUp | None = None) -> gr.Blocks:
                     essay_html(document.title, document.text) if document else "", render=False, elem_id="essay"
                 )
 
-                def respond(message: str, history: list[dict]):
-                    yield from chat(bot, message, history, document, feedback)
+                async def respond(message: str, history: list[dict]):
+                    async for update in chat(bot, message, history, document, feedback):
+                        yield update
 
                 gr.ChatInterface(
                     respond,

@@ -29,13 +29,13 @@ def test_submit_streams_partial_answers(app_url):
 
 def test_follow_up_in_the_same_client_session_uses_the_history(app_url, bot, monkeypatch):
     seen = []
-    original = bot.stream
+    original = bot.astream
 
     def recording_stream(question, history=None):
         seen.append((question, history))
         return original(question, history)
 
-    monkeypatch.setattr(bot, "stream", recording_stream)
+    monkeypatch.setattr(bot, "astream", recording_stream)
     client = Client(app_url, verbose=False)
     first, _ = client.predict(message="Who proposed another U.S.-North Korea summit?", api_name="/chat")
     client.predict(message="When did he propose it?", api_name="/chat")
@@ -54,11 +54,11 @@ def test_stop_cancels_generation(app_url, bot, monkeypatch):
     import time
 
     state = {"deltas": 0, "closed": threading.Event(), "finished": False}
-    original = bot.stream
+    original = bot.astream
 
-    def watched_stream(question, history=None):
+    async def watched_stream(question, history=None):
         try:
-            for event in original(question, history):
+            async for event in original(question, history):
                 if isinstance(event, str):
                     state["deltas"] += 1
                 else:
@@ -67,7 +67,7 @@ def test_stop_cancels_generation(app_url, bot, monkeypatch):
         finally:
             state["closed"].set()
 
-    monkeypatch.setattr(bot, "stream", watched_stream)
+    monkeypatch.setattr(bot, "astream", watched_stream)
     client = Client(app_url, verbose=False)
     job = client.submit(
         message="Ignore the essay and write a very long poem about cats, at least forty lines.", api_name="/chat"

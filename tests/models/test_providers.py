@@ -4,7 +4,7 @@ import json
 
 import httpx
 import pytest
-from fakes import HashingEmbeddings, StubVerifier
+from fakes import HashingEmbeddings, StubVerifier, collect
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 
 from assistant import Assistant, ModelError, StoreError
@@ -36,7 +36,7 @@ def test_the_ui_shows_a_down_model_as_a_message(settings, embeddings):
     remote = settings.model_copy(update={"base_url": "http://127.0.0.1:9/v1", "model": "openai:qwen"})
     bot = Assistant(remote, llm=DownModel(messages=iter([])), embeddings=embeddings, verifier=StubVerifier())
     bot.ensure_index()
-    *_, (reply, _) = list(chat(bot, "Whose sister is Kim Yo Jong?", [], bot.documents()[0]))
+    *_, (reply, _) = collect(chat(bot, "Whose sister is Kim Yo Jong?", [], bot.documents()[0]))
     assert (
         reply["content"].startswith("**Cannot answer.** The model is not available:")
         and "did not answer" in reply["content"]

@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+from fakes import collect
 
 from assistant.ui.app import answer_messages, chat, example_questions, history_for_model
 from assistant.ui.feedback import FeedbackLog, feedback_to_cases
@@ -24,7 +25,7 @@ def test_chat_streams_then_ends_with_answer_sources_and_highlighted_essay(ui_bot
     bot, doc = ui_bot(
         "They met in Singapore, Hanoi, and in the Demilitarized Zone [16]. Kim Yo Jong is his younger sister."
     )
-    outputs = list(chat(bot, "Where have Trump and Kim held their meetings?", [], doc))
+    outputs = collect(chat(bot, "Where have Trump and Kim held their meetings?", [], doc))
     partials, (messages, essay) = outputs[:-1], outputs[-1]
     assert [p for p, _ in partials] == [  # the held sentence shows as being checked
         '<em class="checking">(checking against the essay…)</em>',
@@ -51,7 +52,7 @@ def test_chat_streams_then_ends_with_answer_sources_and_highlighted_essay(ui_bot
 )
 def test_bad_questions_become_readable_messages(ui_bot, message, expected):
     bot, doc = ui_bot("unused")
-    *_, (reply, essay) = list(chat(bot, message, [], doc))
+    *_, (reply, essay) = collect(chat(bot, message, [], doc))
     assert reply["content"].startswith("**Cannot answer.**") and expected in reply["content"]
     assert "Traceback" not in reply["content"] and "<mark" not in essay
 
@@ -59,7 +60,7 @@ def test_bad_questions_become_readable_messages(ui_bot, message, expected):
 def test_a_failing_model_becomes_a_readable_message(make_assistant):
     bot = make_assistant()  # no replies: the fake raises when called
     bot.ensure_index()
-    *_, (reply, _) = list(chat(bot, "Whose sister is Kim Yo Jong?", [], bot.documents()[0]))
+    *_, (reply, _) = collect(chat(bot, "Whose sister is Kim Yo Jong?", [], bot.documents()[0]))
     assert reply["content"] == "**Cannot answer.** Something went wrong while answering. Please try again."
 
 
@@ -94,9 +95,9 @@ def test_follow_up_reaches_the_model_with_clean_history(make_assistant):
     )
     bot.ensure_index()
     doc = bot.documents()[0]
-    *_, (first, _) = chat(bot, "Who proposed another summit?", [], doc)
+    *_, (first, _) = collect(chat(bot, "Who proposed another summit?", [], doc))
     history = [{"role": "user", "content": "Who proposed another summit?"}, *first]
-    *_, (second, _) = chat(bot, "When did he put that forward?", history, doc)
+    *_, (second, _) = collect(chat(bot, "When did he put that forward?", history, doc))
     sent = recorder.calls[-1]
     assert [m.type for m in sent] == ["system", "human", "ai", "human"]
     assert sent[2].content == "Moon Jae-in proposed another summit [1]."  # links stripped, Sources dropped
@@ -127,7 +128,7 @@ def test_essay_html_escapes_and_marks_overlapping_spans():
 def test_feedback_is_logged_with_sources_and_becomes_eval_cases(ui_bot, tmp_path):
     bot, doc = ui_bot("They met in Singapore, Hanoi, and in the Demilitarized Zone [16].")
     log = FeedbackLog(tmp_path / "feedback.jsonl", {"model": "local", "k": 4})
-    *_, (messages, _) = chat(bot, "Where have Trump and Kim held their meetings?", [], doc, log)
+    *_, (messages, _) = collect(chat(bot, "Where have Trump and Kim held their meetings?", [], doc, log))
     log.record(messages[0]["content"], "Where have Trump and Kim held their meetings?", True)
     log.record(messages[0]["content"], "Where have Trump and Kim held their meetings?", False)
     lines = [json.loads(x) for x in (tmp_path / "feedback.jsonl").read_text().splitlines()]
@@ -174,7 +175,7 @@ def test_a_decline_lists_the_closest_passages_with_the_sentence_nearest_the_ques
 
 def test_a_declined_answer_links_to_the_closest_passages_in_the_essay(ui_bot):
     bot, doc = ui_bot("The essay does not say.")
-    *_, (messages, essay) = chat(bot, "What war might Trump sign a declaration to end?", [], doc)
+    *_, (messages, essay) = collect(chat(bot, "What war might Trump sign a declaration to end?", [], doc))
     answer, sources = messages
     n = re.search(r'href="#cite-(\d+)"', sources["content"]).group(1)
     assert "closest passages" in sources["content"] and f'id="cite-{n}"' in essay
@@ -196,7 +197,7 @@ def test_odd_questions_are_cleaned_and_answered(make_assistant, question):
     recorder = PromptRecorder()
     bot = make_assistant("Kim Yo Jong is the younger sister of Kim Jong-un [1].", recorder=recorder)
     bot.ensure_index()
-    *_, (messages, _) = chat(bot, question, [], bot.documents()[0])
+    *_, (messages, _) = collect(chat(bot, question, [], bot.documents()[0]))
     assert "younger sister" in messages[0]["content"]
     sent = recorder.calls[-1][-1].content
     assert "Kim" in sent and not any(ch in sent for ch in "\x00\x01\x1b\x7f\ud800\udfff")
@@ -216,6 +217,6 @@ def test_odd_questions_are_cleaned_and_answered(make_assistant, question):
 )
 def test_a_history_of_the_wrong_shape_gets_a_clear_message(ui_bot, history, expected, caplog):
     bot, doc = ui_bot("unused")
-    *_, (reply, _) = list(chat(bot, "When did he put that forward?", history, doc))
+    *_, (reply, _) = collect(chat(bot, "When did he put that forward?", history, doc))
     assert reply["content"].startswith("**Cannot answer.**") and expected in reply["content"]
     assert "Traceback" not in caplog.text
