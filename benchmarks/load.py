@@ -49,21 +49,30 @@ def rss_mb() -> dict[str, float]:
 
 
 class Recorder:
-    """Wraps ``bot.stream``: when each request reached the model, and the history it came with."""
+    """Wraps ``bot.astream``, which the UI calls, and ``bot.stream``, which its warm-up calls: when each request
+    reached the model, and the history it came with."""
 
     def __init__(self, bot: Assistant) -> None:
         self.calls: dict[str, dict] = {}
         self.warm = threading.Event()
-        self._stream = bot.stream
-        bot.stream = self.stream
+        self._stream, self._astream = bot.stream, bot.astream
+        bot.stream, bot.astream = self.stream, self.astream
+
+    def _arrived(self, question, history) -> None:
+        self.calls[question] = {"started": time.monotonic(), "history": [dict(m) for m in history or []]}
 
     def stream(self, question, history=None):
-        self.calls[question] = {"started": time.monotonic(), "history": [dict(m) for m in history or []]}
+        self._arrived(question, history)
         try:
             yield from self._stream(question, history)
         finally:
             if question == WARM_UP:
                 self.warm.set()
+
+    async def astream(self, question, history=None):
+        self._arrived(question, history)
+        async for event in self._astream(question, history):
+            yield event
 
 
 def run_session(url: str, session: int, recorder: Recorder, deadline: float) -> dict:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fakes import collect
 from fastapi import FastAPI
 
 from assistant.cli import main
@@ -88,6 +89,11 @@ class FailingBot:
 
     def stream(self, question, history=None):
         yield from self.before
+        raise self.error
+
+    async def astream(self, question, history=None):
+        for delta in self.before:
+            yield delta
         raise self.error
 
 
@@ -192,7 +198,7 @@ def test_the_cli_exits_with_the_code_of_the_error_and_prints_its_message(cls, mo
 def test_the_ui_shows_the_message_of_the_error(cls, caplog):
     from assistant.ui.app import chat
 
-    *_, (reply, _) = list(chat(FailingBot(cls(MESSAGE)), "Who?", [], None))
+    *_, (reply, _) = collect(chat(FailingBot(cls(MESSAGE)), "Who?", [], None))
     assert reply["content"].startswith("**Cannot answer.** ") and reply["content"].endswith(MESSAGE)
     assert "Traceback" not in caplog.text
 

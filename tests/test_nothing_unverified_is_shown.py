@@ -5,7 +5,7 @@ import itertools
 import socket
 
 import pytest
-from fakes import HashingEmbeddings, StubVerifier
+from fakes import HashingEmbeddings, StubVerifier, collect
 from gradio_client import Client
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
@@ -52,7 +52,7 @@ def test_the_cli(monkeypatch, tmp_path, capsys):
 
 
 def test_the_ui_stream(bot):
-    outputs = list(chat(bot, QUESTION, [], bot.documents()[0]))
+    outputs = collect(chat(bot, QUESTION, [], bot.documents()[0]))
     shown = [str(messages) for messages, _ in outputs]
     assert not any("Paris" in s for s in shown)
     assert SUPPORTED in shown[-1]

@@ -33,21 +33,31 @@ def _free_port() -> int:
 
 
 class Recording:
-    """Wraps the served Assistant's stream to keep the questions it got and the Answers it produced."""
+    """Wraps the served Assistant's two shells (the API streams, the UI awaits) to keep the questions it got and
+    the Answers it produced."""
 
     def __init__(self, bot: Assistant) -> None:
         self.questions: list[tuple] = []
         self.answers: list[Answer] = []
-        original = bot.stream
+        original, aoriginal = bot.stream, bot.astream
 
         def stream(question, history=None):
             self.questions.append((question, history))
             for event in original(question, history):
-                if isinstance(event, Answer):
-                    self.answers.append(event)
+                self._keep(event)
                 yield event
 
-        bot.stream = stream
+        async def astream(question, history=None):
+            self.questions.append((question, history))
+            async for event in aoriginal(question, history):
+                self._keep(event)
+                yield event
+
+        bot.stream, bot.astream = stream, astream
+
+    def _keep(self, event) -> None:
+        if isinstance(event, Answer):
+            self.answers.append(event)
 
 
 @pytest.fixture
