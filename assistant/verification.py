@@ -57,7 +57,7 @@ class Rule(StrEnum):
     REPEATS = "repeats"  # a sentence saying the same words over and over is a model stuck in a loop, not a claim
     RELEVANCE = "relevance"  # the evidence is among the sentences hybrid retrieval ranks best for the question
     QUESTION_NAMES = "question_names"  # the names asked about are in or near the evidence
-    ASKED_KIND = "asked_kind"  # essay words offered for "how many", "how much" or "when" hold a number or a time
+    ASKED_KIND = "asked_kind"  # what is shown for "how many", "how much" or "when" holds a number or a time
     QUOTE = "quote"  # an unconfirmed paraphrase of relevant sentences is replaced by those sentences
     INVENTED_DETAIL = "invented_detail"  # a name or number found nowhere in the essay: the essay lacks what was asked
     POINTED = "pointed"  # the relevant sentences the model points at for the question follow the answer, quoted
@@ -75,6 +75,7 @@ class Reason(StrEnum):
     POLARITY = "negation differs from the cited sentences"
     HEDGES = "a hedge of the essay is dropped"
     REPEATS = "the sentence repeats itself"
+    ASKED_KIND = "the count, amount or time asked for is not in the claim"
     RELEVANCE = "the cited sentences are not what retrieval finds for the question"
     QUESTION_NAMES = "the names asked about are not near the cited sentences"
     INVENTED = "a name or number found nowhere in the essay"
@@ -389,12 +390,16 @@ class MeaningVerifier:
         options = [(i,) for i in window] + [(i, i + 1) for i in window if i + 1 in window]
         attempts: list[tuple[tuple[Reason, ...], float, tuple[int, ...]]] = []
         restated = restates_question(text, question)
+        # "How many athletes ...?" is not answered by a true sentence on the athletes that holds no count.
+        unasked = o.on(Rule.ASKED_KIND) and not gives(content, asked_kind(question))
         found = self._found(question, essay)
         for option in options:
             evidence = [essay[i] for i in option]
             failed, score = self._paraphrase(content, words, question, evidence, byline)
             if restated:
                 failed = (Reason.RESTATES_QUESTION, *failed)
+            if unasked:
+                failed = (*failed, Reason.ASKED_KIND)
             failed += self._relevance(question, found, option, essay)
             if not failed:
                 return Verdict(Action.SHOW, tuple(evidence), score)

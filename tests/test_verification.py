@@ -325,3 +325,14 @@ def test_essay_words_without_the_count_asked_for_are_not_offered_as_the_answer(e
     assert v.action is Action.DROP and not v.supported, v
     off = check(embeddings, claim, question, [at("Many residents")], alone.without(Rule.ASKED_KIND))
     assert off.action is Action.QUOTE and off.evidence == (ESSAY[at("Many residents")],), off
+
+
+def test_a_true_sentence_without_the_count_asked_for_does_not_answer_how_many(embeddings):
+    """The model copies the essay faithfully, but the essay never says how many: that is not an answer."""
+    claim = "Many residents still cross the river by ferry every morning."
+    question = "How many residents take the ferry?"
+    v = check(embeddings, claim, question, [at("Many residents")])
+    assert not v.supported and Reason.ASKED_KIND in v.reasons, v
+    assert check(embeddings, claim, question, [at("Many residents")], Options().without(Rule.ASKED_KIND)).supported
+    counted = "Many residents, about three hundred, still cross the river by ferry every morning."
+    assert Reason.ASKED_KIND not in check(embeddings, counted, question, [at("Many residents")]).reasons
