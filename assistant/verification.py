@@ -61,6 +61,7 @@ class Rule(StrEnum):
     QUOTE = "quote"  # an unconfirmed paraphrase of relevant sentences is replaced by those sentences
     INVENTED_DETAIL = "invented_detail"  # a name or number found nowhere in the essay: the essay lacks what was asked
     POINTED = "pointed"  # the relevant sentences the model points at for the question follow the answer, quoted
+    PREMISE = "premise"  # the sentence best matching a question that gives its act to someone else follows, quoted
 
 
 class Reason(StrEnum):
@@ -493,6 +494,7 @@ class MeaningVerifier:
         """The relevant ones closest to the question: the model points well but is often one off, or names three."""
         if not self.points or not essay:
             return ()
+        premise = self._premise(question, essay)
         found = self._found(question, essay)
         ids = [
             i
@@ -502,11 +504,24 @@ class MeaningVerifier:
             and not self._relevance(question, found, (i,), essay)
             and self._gives(question, i, essay)
         ]
-        if not ids:
-            return ()
-        vectors = self._embed([question, *(essay[i].text for i in ids)])
-        closest = np.argsort(-(vectors[1:] @ vectors[0]), kind="stable")[: self.options.pointed]
-        return tuple(essay[ids[j]] for j in sorted(closest, key=lambda j: ids[j]))
+        chosen = set(premise)
+        if ids:
+            vectors = self._embed([question, *(essay[i].text for i in ids)])
+            chosen |= {ids[j] for j in np.argsort(-(vectors[1:] @ vectors[0]), kind="stable")[: self.options.pointed]}
+        return tuple(essay[i] for i in sorted(chosen))
+
+    def _premise(self, question: str, essay: Sequence[EssaySentence]) -> list[int]:
+        """The best sentence for a question that gives its act to someone the sentence does not name ("Why did
+        Bolton say ...?" of Kazianis's words). Quoted, it corrects the premise, whatever the answer says."""
+        if not self.options.on(Rule.PREMISE):
+            return []
+        best = next((i for i in self._ranked(question, essay) if not essay[i].is_byline), None)
+        if best is None:
+            return []
+        text = essay[best].text
+        byline = " ".join(s.text for s in essay if s.is_byline and s.doc_id == essay[best].doc_id)
+        absent = stems(" ".join(names_and_numbers(question))) - stems(_QUOTED.sub(" ", byline)) - stems(text)
+        return [best] if absent and not self._people_placed(question, [text], byline) else []
 
     def _found(self, question: str, essay: Sequence[EssaySentence]) -> set[int]:
         """The sentences hybrid retrieval ranks best for the question: one ranking per check, for every option."""

@@ -336,3 +336,13 @@ def test_a_true_sentence_without_the_count_asked_for_does_not_answer_how_many(em
     assert check(embeddings, claim, question, [at("Many residents")], Options().without(Rule.ASKED_KIND)).supported
     counted = "Many residents, about three hundred, still cross the river by ferry every morning."
     assert Reason.ASKED_KIND not in check(embeddings, counted, question, [at("Many residents")]).reasons
+
+
+def test_a_question_giving_one_persons_words_to_another_is_corrected_by_the_essays_sentence(embeddings):
+    """The premise check needs no model: the sentence the question is about, by whom it really says it."""
+    wrong = "Why did Raj Patel suggest the mayor would use the bridge to win votes?"
+    verifier = MeaningVerifier(embeddings)
+    assert verifier.pointed(wrong, [], ESSAY) == (ESSAY[at("Critic")],)
+    assert MeaningVerifier(embeddings, Options().without(Rule.PREMISE)).pointed(wrong, [], ESSAY) == ()
+    right = "Why does Sara Lowe suggest the mayor would use the bridge to win votes?"
+    assert verifier.pointed(right, [], ESSAY) == ()
