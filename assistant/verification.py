@@ -150,7 +150,8 @@ class Verifier(Protocol):
     def pointed(
         self, question: str, numbers: Sequence[int], essay: Sequence[EssaySentence]
     ) -> tuple[EssaySentence, ...]:
-        """Of the sentences the model pointed at (indices into ``essay``), those worth quoting, in essay order."""
+        """Of the sentences the model pointed at (indices into ``essay``), those worth quoting, in essay order; and
+        any sentence that corrects the question's premise, which the model need not have pointed at."""
         ...
 
 
@@ -282,6 +283,11 @@ def gives(text: str, kind: str | None) -> bool:
     words = set(re.findall(r"[\w']+", said.lower()))
     plain = re.findall(_NUMBER, said)
     return bool(plain) or bool(words & (_TIME_WORDS if kind == "time" else _COUNT_WORDS))
+
+
+def _author(byline: str) -> frozenset[str]:
+    """The byline's stems without the essay's title: the author and publisher, whom a claim may name freely."""
+    return stems(_QUOTED.sub(" ", byline))
 
 
 def repeats(text: str) -> bool:
@@ -466,7 +472,7 @@ class MeaningVerifier:
         title = stems(byline)
         # The author and publisher may be named freely ("Joseph Kim argues ..."), not the names of the essay's title:
         # in an essay titled "... a Win for North Korea", North Korea is who the claims are about.
-        author = stems(_QUOTED.sub(" ", byline))
+        author = _author(byline)
         held = stems(" ".join(evidence))
         clauses = [stems(c) for e in evidence for c in _COMMA.split(e) if c and c.strip()]
         for part in _CLAUSE.split(claim):
@@ -491,7 +497,8 @@ class MeaningVerifier:
     def pointed(
         self, question: str, numbers: Sequence[int], essay: Sequence[EssaySentence]
     ) -> tuple[EssaySentence, ...]:
-        """The relevant ones closest to the question: the model points well but is often one off, or names three."""
+        """The relevant ones closest to the question (the model points well but is often one off, or names three),
+        and the sentence that corrects the question's premise (``premise``)."""
         if not self.points or not essay:
             return ()
         premise = self._premise(question, essay)
@@ -520,7 +527,7 @@ class MeaningVerifier:
             return []
         text = essay[best].text
         byline = " ".join(s.text for s in essay if s.is_byline and s.doc_id == essay[best].doc_id)
-        absent = stems(" ".join(names_and_numbers(question))) - stems(_QUOTED.sub(" ", byline)) - stems(text)
+        absent = stems(" ".join(names_and_numbers(question))) - _author(byline) - stems(text)
         return [best] if absent and not self._people_placed(question, [text], byline) else []
 
     def _found(self, question: str, essay: Sequence[EssaySentence]) -> set[int]:
