@@ -183,7 +183,9 @@ from langchain_openai import ChatOpenAI
 from assistant.models.engine import EngineConfig, LocalEngine
 config = EngineConfig(sys.argv[1], n_ctx=1024, slots=1, n_threads=2, n_threads_batch=2, slot_dir=sys.argv[2])
 engine = LocalEngine(config)
-chat = ChatOpenAI(model="local", base_url=engine.base_url, api_key=engine.api_key, max_tokens=60, max_retries=0)
+chat = ChatOpenAI(
+    model="local", base_url=engine.base_url, api_key=engine.api_key, temperature=0.0, max_tokens=60, max_retries=0
+)
 answers = []
 request = threading.Thread(target=lambda: answers.append(chat.invoke(sys.argv[3]).content))
 request.start()
