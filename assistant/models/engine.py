@@ -198,14 +198,19 @@ class LocalEngine:
         self._http.close()
         self._server = None  # the server's destructor stops its loop and frees the model
 
+    def metrics(self) -> dict[str, float]:
+        """llama.cpp's Prometheus counters and gauges by name (``llamacpp:tokens_predicted_total``, ...)."""
+        lines = self._http.get("/metrics").text.splitlines()
+        samples = (line.split() for line in lines if line and not line.startswith("#"))
+        return {sample[0]: float(sample[1]) for sample in samples if len(sample) >= 2}
+
     def _requests(self) -> int:
-        """Requests the server is running or has queued, from its /metrics."""
+        """Requests the server is running or has queued."""
         try:
-            lines = self._http.get("/metrics").text.splitlines()
+            metrics = self.metrics()
         except httpx.HTTPError:
             return 0
-        gauges = ("llamacpp:requests_processing", "llamacpp:requests_deferred")
-        return sum(int(float(line.split()[1])) for line in lines if line.split(" ", 1)[0] in gauges)
+        return int(metrics.get("llamacpp:requests_processing", 0) + metrics.get("llamacpp:requests_deferred", 0))
 
 
 _engines: dict[EngineConfig, LocalEngine] = {}

@@ -20,14 +20,18 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_twenty_sessions_of_three_questions(tmp_path):
-    subprocess.run(
-        [sys.executable, "-m", "benchmarks.load", "--sessions", "20", "--timeout", "2400", "--out-dir", str(tmp_path)],
-        check=True,
+    # faulthandler: a crash in native code prints every thread's Python stack, which the failure then shows
+    command = [sys.executable, "-X", "faulthandler", "-m", "benchmarks.load", "--sessions", "20"]
+    run = subprocess.run(
+        [*command, "--timeout", "2400", "--out-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
         timeout=2700,
         cwd=ROOT,
         env=os.environ
         | {"PYTHONPATH": str(ROOT), "ESSAY_ASSISTANT_MAX_ANSWER_TOKENS": "96", "ESSAY_ASSISTANT_POINT": "false"},
     )
+    assert run.returncode == 0, f"benchmarks.load exited with {run.returncode}; its stderr ends:\n{run.stderr[-6000:]}"
     report = json.loads((tmp_path / "load.json").read_text(encoding="utf-8"))
     assert report["errors"] == []
     assert report["answers"] == 60

@@ -30,10 +30,10 @@ class FakeLlamaServer:
             def log_message(self, *args):
                 pass
 
-            def _reply(self, status: int, body) -> None:
-                data = json.dumps(body).encode()
+            def _reply(self, status: int, body, content_type="application/json") -> None:
+                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -46,7 +46,13 @@ class FakeLlamaServer:
                 return True
 
             def do_GET(self):
-                if self._authorised():
+                if not self._authorised():
+                    return
+                if self.path == "/metrics":  # Prometheus text, as llama.cpp's
+                    self._reply(
+                        200, "# TYPE llamacpp:requests_processing gauge\nllamacpp:requests_processing 0\n", "text/plain"
+                    )
+                else:
                     self._reply(200, fake.slots())
 
             def do_POST(self):
