@@ -225,17 +225,22 @@ def build_app(bot: Assistant, warm: WarmUp | None = None) -> gr.Blocks:
 def serve(bot: Assistant, host: str, port: int, auth: tuple[str, str] | None, *, block: bool = True):
     from assistant.remote.api import api_routes
 
-    warm = WarmUp(bot).start()
+    warm = WarmUp(bot)
     app = build_app(bot, warm)
     app.launch(
         server_name=host,
         server_port=port,
         auth=auth,
         share=False,
-        prevent_thread_lock=not block,
+        prevent_thread_lock=True,
         quiet=True,
         show_error=False,
         app_kwargs={"routes": api_routes(bot, auth)},  # the JSON API for the CLI and Assistant.connect (see _api)
         **app.launch_kwargs,  # type: ignore[attr-defined]  # set by build_app; Blocks does not declare it
     )
+    # Only now: launch() gives up ("localhost is not accessible") if its page takes over 3 s to answer, as it did
+    # on 2 busy cores while the model loaded.
+    warm.start()
+    if block:
+        app.block_thread()
     return app

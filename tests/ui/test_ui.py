@@ -220,3 +220,25 @@ def test_a_history_of_the_wrong_shape_gets_a_clear_message(ui_bot, history, expe
     *_, (reply, _) = collect(chat(bot, "When did he put that forward?", history, doc))
     assert reply["content"].startswith("**Cannot answer.**") and expected in reply["content"]
     assert "Traceback" not in caplog.text
+
+
+def test_the_model_starts_loading_only_once_the_page_answers(ui_bot, monkeypatch):
+    """gradio's launch() gives up when its page takes over 3 s to answer; loading the model at the same time,
+    on 2 busy cores, once made it that slow."""
+    import socket
+
+    import httpx
+
+    from assistant.ui.app import WarmUp, serve
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    answered = []
+    monkeypatch.setattr(
+        WarmUp, "start", lambda warm: answered.append(httpx.get(f"http://127.0.0.1:{port}/").status_code)
+    )
+    bot, _ = ui_bot("Unused.")
+    app = serve(bot, "127.0.0.1", port, None, block=False)
+    app.close()
+    assert answered == [200]
