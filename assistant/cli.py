@@ -417,6 +417,14 @@ def _cmd_serve(args, settings: Settings) -> int:
             f"error: cannot serve on {args.host}:{args.port}: {exc}. Is the port in use? Try --port.", file=sys.stderr
         )
         return 2
+    except ValueError as exc:  # gradio's launch() fetches its own page once and gives up after 3 s
+        print(
+            f"error: the web UI on {args.host}:{args.port} did not start: {exc} "
+            "(gradio's words). Its page did not answer gradio's check: a proxy in HTTP_PROXY without "
+            "NO_PROXY=127.0.0.1,localhost does this, and so does a machine too busy to answer in 3 s.",
+            file=sys.stderr,
+        )
+        return 2
     # ask, chat and Assistant.connect() find the server (and its loaded model) through this file.
     publish(settings.data_dir, address)
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)  # `kill` runs the cleanup below too

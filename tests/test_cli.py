@@ -250,6 +250,18 @@ def test_serve_explains_a_busy_port(monkeypatch, fake_models, tmp_path: Path, ca
     assert "Is the port in use?" in capsys.readouterr().err
 
 
+def test_serve_explains_a_page_that_did_not_answer(monkeypatch, fake_models, tmp_path: Path, capsys):
+    fake_models()
+
+    def unreachable(*args, **kwargs):  # what gradio's launch() raises when its own page does not answer
+        raise ValueError("When localhost is not accessible, a shareable link must be created.")
+
+    monkeypatch.setattr("assistant.ui.app.serve", unreachable)
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "did not start" in err and "NO_PROXY" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize(
     "question",
     [
