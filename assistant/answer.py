@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from assistant.index.search import Passage
 from assistant.index.sentences import EssaySentence
 from assistant.index.text import cited_numbers, sentence_spans, strip_citations
-from assistant.verification import Action, Verifier
+from assistant.verification import Action, Verifier, repeats
 
 log = logging.getLogger(__name__)
 # The model's own text, unverified: only for an eval's replay, never propagated to where a user may read logs.
@@ -118,7 +118,8 @@ class AnswerCheck:
 
     ``feed`` takes the model's deltas and returns the text that may be
     shown now; ``stopped`` turns true when generating more is pointless
-    (the first sentence failed, or the model declined); ``close`` verifies
+    (the first sentences failed, the model declined, or its open sentence
+    loops); ``close`` verifies
     the last sentence; ``point`` adds the sentences the model then points
     at; ``answer`` builds the final ``Answer``, whose text is the released
     text joined.
@@ -157,17 +158,23 @@ class AnswerCheck:
         self._quoting = False  # the last sentence shown was the essay's words
         self._failed_in_a_row = 0
         self._decline: str | None = None
+        self._looping = False
         self._closed = False  # the model's text is complete and its last sentence verified
 
     @property
     def stopped(self) -> bool:
-        return self._decline is not None
+        return self._decline is not None or self._looping
 
     def feed(self, delta: str) -> list[str]:
         self._raw += delta
         self._held += delta
+        if self.stopped:
+            return []
         spans = sentence_spans(self._held)
-        if len(spans) < 2 or self.stopped:
+        if len(spans) < 2:
+            # Greedy decoding can loop inside one sentence ("because it is X because it is X ..."), which then
+            # never closes: the loop would run to the token limit, only for the check to fail it at the end.
+            self._looping = repeats(self._held)
             return []
         closed, self._held = self._held[: spans[-1][0]], self._held[spans[-1][0] :]
         return self._verify(closed)
@@ -178,14 +185,14 @@ class AnswerCheck:
             return []
         self._closed = True
         model_text_log.debug("%d characters", len(self._raw), extra={"model_text": self._raw})
-        out = [] if self.stopped else self._verify(self._held)
+        out = [] if self._decline else self._verify(self._held)
         self._held = ""
         return out
 
     @property
     def points(self) -> bool:
         """Whether to ask the model which sentences answer the question: only for an answer that shows something."""
-        return self._verifier.points and bool(self._released) and not self.stopped
+        return self._verifier.points and bool(self._released) and not self._decline
 
     def point(self, reply: str) -> list[str]:
         """The sentences the model pointed at (``reply`` holds their numbers) that the verifier lets follow the answer
@@ -213,7 +220,7 @@ class AnswerCheck:
         out = []
         for a, b in sentence_spans(text):
             sentence = text[a:b].strip()
-            if self.stopped or not strip_citations(sentence).strip(" .!?\"'“”-*"):
+            if self._decline or not strip_citations(sentence).strip(" .!?\"'“”-*"):
                 continue
             if is_decline(sentence):
                 if not self._released:  # the model declined: nothing to verify, nothing more to read

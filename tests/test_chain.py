@@ -2,11 +2,23 @@ import asyncio
 
 import pytest
 from fakes import PromptRecorder
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from pydantic import Field
 
 from assistant import Answer
+
+
+class TokenCounter(BaseCallbackHandler):
+    """How many tokens the fake model streamed (a word each): whether generation stopped early."""
+
+    def __init__(self) -> None:
+        self.tokens = 0
+
+    def on_llm_new_token(self, token, **kwargs):
+        self.tokens += 1
+
 
 DECLINED = "I could not find that in this essay."
 HISTORY = [
@@ -184,21 +196,24 @@ def test_world_knowledge_alone_is_declined_without_streaming_it(make_assistant):
 
 def test_generation_stops_once_the_opening_sentences_fail(make_assistant):
     """Two unsupported sentences before any supported one: the rest is not worth generating."""
-    from langchain_core.callbacks import BaseCallbackHandler
-
-    class TokenCounter(BaseCallbackHandler):
-        tokens = 0
-
-        def on_llm_new_token(self, token, **kwargs):
-            TokenCounter.tokens += 1
-
+    counter = TokenCounter()
     invented = "Kim Jong-un is 67 years old. He was born in Pyongyang. " + " ".join(
         f"Word{i} here." for i in range(200)
     )
-    bot = make_assistant(invented, callbacks=[TokenCounter()], drop=["67", "Pyongyang"])
+    bot = make_assistant(invented, callbacks=[counter], drop=["67", "Pyongyang"])
     deltas, answer = _seen(bot, "What age is Kim Jong-un now?")
     assert deltas == [DECLINED]
-    assert TokenCounter.tokens < 40  # the fake streams a word per token: over 400 had it run on
+    assert counter.tokens < 40  # the fake streams a word per token: over 400 had it run on
+
+
+def test_generation_stops_once_the_open_sentence_loops(make_assistant):
+    """A sentence that repeats itself never closes; the rest of the answer is kept and the model stopped."""
+    counter = TokenCounter()
+    loop = "It matters because it is a hard choice for him " + "because it is a hard choice for him " * 200
+    bot = make_assistant(f"They met in Singapore, Hanoi, and in the Demilitarized Zone. {loop}", callbacks=[counter])
+    answer = bot.ask("Where have Trump and Kim held their meetings?")
+    assert counter.tokens < 120  # the fake streams a word or a space per token: 3,600 had it run on
+    assert answer.text.startswith("They met in Singapore, Hanoi, and in the Demilitarized Zone [1].")
 
 
 def test_a_decline_offers_the_closest_passages_for_the_question(make_assistant):
@@ -225,20 +240,13 @@ def test_a_model_decline_is_kept(make_assistant):
 
 def test_closing_the_stream_stops_the_model(make_assistant):
     """A stop button closes the stream; the model must stop too, not run to the end of its answer."""
-    from langchain_core.callbacks import BaseCallbackHandler
-
-    class TokenCounter(BaseCallbackHandler):
-        tokens = 0
-
-        def on_llm_new_token(self, token, **kwargs):
-            TokenCounter.tokens += 1
-
+    counter = TokenCounter()
     long_answer = "They met in Singapore, Hanoi, and in the Demilitarized Zone. " * 100
-    bot = make_assistant(long_answer, callbacks=[TokenCounter()])
+    bot = make_assistant(long_answer, callbacks=[counter])
     stream = bot.stream("Where have Trump and Kim held their meetings?")
     assert next(stream).startswith("They met in Singapore")  # held until the next sentence began
     stream.close()
-    assert TokenCounter.tokens < 40  # the fake streams a word per token: over 2,000 had it run on
+    assert counter.tokens < 40  # the fake streams a word per token: over 2,000 had it run on
 
 
 def _sent_with_long_history(make_assistant, **settings) -> list:
@@ -336,19 +344,13 @@ def test_a_corpus_larger_than_the_context_numbers_the_retrieved_sentences_the_sa
 
 def test_an_answer_that_opens_with_an_invented_detail_declines_and_stops(make_assistant):
     from fakes import StubVerifier
-    from langchain_core.callbacks import BaseCallbackHandler
 
-    class TokenCounter(BaseCallbackHandler):
-        tokens = 0
-
-        def on_llm_new_token(self, token, **kwargs):
-            TokenCounter.tokens += 1
-
+    counter = TokenCounter()
     reply = "The bridge opened in 1999 [4]. " + " ".join(f"Filler sentence {i} [2]." for i in range(100))
-    bot = make_assistant(reply, callbacks=[TokenCounter()], verifier=StubVerifier(decline=["1999"]))
+    bot = make_assistant(reply, callbacks=[counter], verifier=StubVerifier(decline=["1999"]))
     deltas, answer = _seen(bot, "When did the bridge open?")
     assert deltas == [DECLINED] and answer.declined and answer.closest
-    assert TokenCounter.tokens < 30
+    assert counter.tokens < 30
 
 
 def test_a_quotation_replaces_an_unconfirmed_sentence_and_is_cited(make_assistant):
