@@ -37,6 +37,8 @@ def browser():
 
 
 def test_question_answer_sources_and_highlight(browser, app_url, bot):
+    from playwright.sync_api import expect
+
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(app_url, wait_until="load")  # not "networkidle": Gradio keeps its queue connection open
@@ -63,7 +65,7 @@ def test_question_answer_sources_and_highlight(browser, app_url, bot):
     chat.locator("a.cite-link").first.click()  # a citation brings its passage into view
     flashed = page.locator("#essay mark.cited.flash").first
     flashed.wait_for(timeout=10_000)
-    assert flashed.is_visible()
+    expect(flashed).to_be_in_viewport(timeout=10_000)  # the smooth scroll has ended: the shot shows the sentence
     page.screenshot(path=str(ARTIFACTS / "ui.png"), full_page=True)
 
     # Thumbs up is appended to the feedback log with the answer and its sources.
