@@ -45,11 +45,12 @@ JS_HEAD = f"<script>\n{_static('app.js')}</script>\n"
 
 
 class WarmUp:
-    """Loads the model and its cached prompt in the background, so the page never freezes."""
+    """Reads the essay into the loaded model and answers once, in the background, so the page never freezes."""
 
-    def __init__(self, bot: Assistant) -> None:
+    def __init__(self, bot: Assistant, started: float | None = None) -> None:
         self._bot = bot
-        self.status = "Loading the model (first start assembles and checks it; this can take a minute)..."
+        self._started = started
+        self.status = "Reading the essay into the model (a few seconds on first start)..."
         self.ready = threading.Event()
         self.error: str | None = None
 
@@ -58,7 +59,7 @@ class WarmUp:
         return self
 
     def _run(self) -> None:
-        started = time.perf_counter()
+        started = self._started or time.perf_counter()
         try:
             self._bot.ask("What is the essay about?")
             self.status = f"Ready. The model loaded in {time.perf_counter() - started:.0f} s."
@@ -225,7 +226,11 @@ def build_app(bot: Assistant, warm: WarmUp | None = None) -> gr.Blocks:
 def serve(bot: Assistant, host: str, port: int, auth: tuple[str, str] | None, *, block: bool = True):
     from assistant.remote.api import api_routes
 
-    warm = WarmUp(bot)
+    started = time.perf_counter()
+    # Before the page is served: llama.cpp holds the GIL while it reads the weights (1.8 s on a quiet machine),
+    # which froze this process's web server, and gradio's start-up check and clients' health checks timed out.
+    bot.chat_model  # noqa: B018  (loads it; a remote model only makes its client)
+    warm = WarmUp(bot, started)
     app = build_app(bot, warm)
     app.launch(
         server_name=host,
@@ -238,9 +243,7 @@ def serve(bot: Assistant, host: str, port: int, auth: tuple[str, str] | None, *,
         app_kwargs={"routes": api_routes(bot, auth)},  # the JSON API for the CLI and Assistant.connect (see _api)
         **app.launch_kwargs,  # type: ignore[attr-defined]  # set by build_app; Blocks does not declare it
     )
-    # Only now: launch() gives up ("localhost is not accessible") if its page takes over 3 s to answer, as it did
-    # on 2 busy cores while the model loaded.
-    warm.start()
+    warm.start()  # after launch(), whose check gives up if the page takes over 3 s to answer
     if block:
         app.block_thread()
     return app

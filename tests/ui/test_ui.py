@@ -222,23 +222,34 @@ def test_a_history_of_the_wrong_shape_gets_a_clear_message(ui_bot, history, expe
     assert "Traceback" not in caplog.text
 
 
-def test_the_model_starts_loading_only_once_the_page_answers(ui_bot, monkeypatch):
-    """gradio's launch() gives up when its page takes over 3 s to answer; loading the model at the same time,
-    on 2 busy cores, once made it that slow."""
+def test_the_model_loads_before_the_page_is_served_and_reads_the_essay_after(settings, embeddings, monkeypatch):
+    """llama.cpp holds the GIL while it reads the weights: loaded beside a running web server, it froze it for
+    seconds, and gradio's start-up check (3 s) and a client's health check (5 s) timed out."""
     import socket
 
     import httpx
+    from fakes import StubVerifier, fake_llm
 
+    from assistant import Assistant
     from assistant.ui.app import WarmUp, serve
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    answered = []
+
+    def page_answers() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/").status_code == 200
+        except httpx.ConnectError:
+            return False
+
+    events = []
     monkeypatch.setattr(
-        WarmUp, "start", lambda warm: answered.append(httpx.get(f"http://127.0.0.1:{port}/").status_code)
+        "assistant.assistant.make_chat_model", lambda s: events.append(("model", page_answers())) or fake_llm("Hi.")
     )
-    bot, _ = ui_bot("Unused.")
+    monkeypatch.setattr(WarmUp, "start", lambda warm: events.append(("essay", page_answers())))
+    bot = Assistant(settings, embeddings=embeddings, verifier=StubVerifier())
+    bot.ensure_index()
     app = serve(bot, "127.0.0.1", port, None, block=False)
     app.close()
-    assert answered == [200]
+    assert events == [("model", False), ("essay", True)]
