@@ -118,8 +118,8 @@ class AnswerCheck:
 
     ``feed`` takes the model's deltas and returns the text that may be
     shown now; ``stopped`` turns true when generating more is pointless
-    (the first sentences failed, the model declined, or its open sentence
-    loops); ``close`` verifies
+    (the first sentences failed, the model declined, or it loops: its open
+    sentence repeats itself, or it says a sentence again); ``close`` verifies
     the last sentence; ``point`` adds the sentences the model then points
     at; ``answer`` builds the final ``Answer``, whose text is the released
     text joined.
@@ -159,6 +159,7 @@ class AnswerCheck:
         self._failed_in_a_row = 0
         self._decline: str | None = None
         self._looping = False
+        self._said: set[str] = set()  # the model's sentences so far, as words: a repeat is a loop
         self._closed = False  # the model's text is complete and its last sentence verified
 
     @property
@@ -222,6 +223,11 @@ class AnswerCheck:
             sentence = text[a:b].strip()
             if self._decline or not strip_citations(sentence).strip(" .!?\"'“”-*"):
                 continue
+            words = " ".join(re.findall(r"[\w']+", strip_citations(sentence).lower()))
+            if words in self._said:  # the model says a sentence again: all that follows is more of the loop
+                self._looping, self._held = True, ""
+                break
+            self._said.add(words)
             if is_decline(sentence):
                 if not self._released:  # the model declined: nothing to verify, nothing more to read
                     self._decline = self._off_topic if "only answer" in sentence.lower() else self._declined

@@ -216,6 +216,18 @@ def test_generation_stops_once_the_open_sentence_loops(make_assistant):
     assert answer.text.startswith("They met in Singapore, Hanoi, and in the Demilitarized Zone [1].")
 
 
+def test_generation_stops_once_the_model_says_a_sentence_again(make_assistant):
+    """A model that repeats its sentences would repeat them to the token limit, each shown again."""
+    counter = TokenCounter()
+    cycle = "They met in Singapore, Hanoi, and in the Demilitarized Zone [16]. Kim Yo Jong is his younger sister [7]. "
+    bot = make_assistant(cycle * 100, callbacks=[counter])
+    answer = bot.ask("Where have Trump and Kim met, and who is Kim Yo Jong?")
+    assert answer.text == (
+        "They met in Singapore, Hanoi, and in the Demilitarized Zone [1]. Kim Yo Jong is his younger sister [2]."
+    )
+    assert counter.tokens < 100  # the fake streams a word or a space per token: 4,000 had it run on
+
+
 def test_a_decline_offers_the_closest_passages_for_the_question(make_assistant):
     bot = make_assistant("The essay does not say.")
     answer = bot.ask("What war might Trump sign a declaration to end?")
@@ -241,7 +253,9 @@ def test_a_model_decline_is_kept(make_assistant):
 def test_closing_the_stream_stops_the_model(make_assistant):
     """A stop button closes the stream; the model must stop too, not run to the end of its answer."""
     counter = TokenCounter()
-    long_answer = "They met in Singapore, Hanoi, and in the Demilitarized Zone. " * 100
+    long_answer = "They met in Singapore, Hanoi, and in the Demilitarized Zone. " + " ".join(
+        f"Meeting {i} was in Singapore." for i in range(400)
+    )
     bot = make_assistant(long_answer, callbacks=[counter])
     stream = bot.stream("Where have Trump and Kim held their meetings?")
     assert next(stream).startswith("They met in Singapore")  # held until the next sentence began
