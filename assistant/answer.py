@@ -221,9 +221,10 @@ class AnswerCheck:
         out = []
         for a, b in sentence_spans(text):
             sentence = text[a:b].strip()
-            if self._decline or not strip_citations(sentence).strip(" .!?\"'“”-*"):
+            claim = strip_citations(sentence)
+            if self._decline or not claim.strip(" .!?\"'“”-*"):
                 continue
-            words = " ".join(re.findall(r"[\w']+", strip_citations(sentence).lower()))
+            words = " ".join(re.findall(r"[\w']+", claim.lower()))
             if words in self._said:  # the model says a sentence again: all that follows is more of the loop
                 self._looping, self._held = True, ""
                 break

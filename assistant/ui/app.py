@@ -47,9 +47,9 @@ JS_HEAD = f"<script>\n{_static('app.js')}</script>\n"
 class WarmUp:
     """Reads the essay into the loaded model and answers once, in the background, so the page never freezes."""
 
-    def __init__(self, bot: Assistant, started: float | None = None) -> None:
+    def __init__(self, bot: Assistant) -> None:
         self._bot = bot
-        self._started = started
+        self._started = time.perf_counter()  # "Ready" counts from here: serve() makes it before loading the model
         self.status = "Reading the essay into the model (a few seconds on first start)..."
         self.ready = threading.Event()
         self.error: str | None = None
@@ -59,10 +59,9 @@ class WarmUp:
         return self
 
     def _run(self) -> None:
-        started = self._started or time.perf_counter()
         try:
             self._bot.ask("What is the essay about?")
-            self.status = f"Ready. The model loaded in {time.perf_counter() - started:.0f} s."
+            self.status = f"Ready. The model loaded in {time.perf_counter() - self._started:.0f} s."
         except Exception as exc:  # the page must say what went wrong, not hang
             if not isinstance(exc, EssayAssistantError):  # its message is the whole story; others need the trace
                 log.exception("warm-up failed")
@@ -226,11 +225,10 @@ def build_app(bot: Assistant, warm: WarmUp | None = None) -> gr.Blocks:
 def serve(bot: Assistant, host: str, port: int, auth: tuple[str, str] | None, *, block: bool = True):
     from assistant.remote.api import api_routes
 
-    started = time.perf_counter()
+    warm = WarmUp(bot)
     # Before the page is served: llama.cpp holds the GIL while it reads the weights (1.8 s on a quiet machine),
     # which froze this process's web server, and gradio's start-up check and clients' health checks timed out.
     bot.chat_model  # noqa: B018  (loads it; a remote model only makes its client)
-    warm = WarmUp(bot, started)
     app = build_app(bot, warm)
     app.launch(
         server_name=host,
