@@ -261,11 +261,12 @@ class AnswerCheck:
             return None
         if verdict.action is Action.QUOTE:
             log.info("quoting the essay instead of a sentence (%s): %r", verdict.reason, sentence)
-            if set(verdict.evidence) <= self._quoted:
+            new = [s for s in verdict.evidence if s not in self._quoted]  # a sentence is quoted once per answer
+            if not new:
                 return ""
             self._quotes += 1
-            self._quoted |= set(verdict.evidence)
-            return self._quote(verdict.evidence)
+            self._quoted |= set(new)
+            return self._quote(new)
         self._quoted |= set(verdict.evidence)
         self._quoting = False
         return _with_marker(sentence, self._cite(verdict.evidence))

@@ -401,6 +401,17 @@ def test_quotations_in_a_row_are_introduced_once(make_assistant):
     assert answer.text.endswith("The bridge is new [4].")  # a shown sentence of the model's after the quotations
 
 
+def test_a_quotation_leaves_out_an_essay_sentence_the_answer_quoted_already(make_assistant):
+    from fakes import StubVerifier
+
+    reply = "Kim Yo Jong is his sister, roughly [7][8]. She doubts it, roughly [8][9]."
+    answer = make_assistant(reply, verifier=StubVerifier(quote=["roughly"])).ask("Whose sister is Kim Yo Jong?")
+    first, second = answer.sources  # 7 and 8 as one quotation, then 9 alone
+    eighth = first.cited_text[first.cited_text.index(". ") + 2 :]
+    assert answer.quoted == 2 and second.cited_start >= first.cited_end
+    assert answer.text.count(" ".join(eighth.split()[2:7])) == 1  # its words, past the opening marks
+
+
 def test_an_essay_sentence_that_quotes_someone_keeps_its_marks_as_single_ones_inside_the_quotation(make_assistant):
     from fakes import StubVerifier
 
