@@ -1,7 +1,8 @@
 """The LCEL chain: condense a follow-up, retrieve, answer with citations.
 
 Input: ``{"question": str, "history": list[BaseMessage]}``.
-``prepare`` adds ``whole_corpus``, ``standalone``, ``context`` (the
+``prepare`` adds ``whole_corpus``, ``standalone``, ``translated`` (the
+question in the essay's language, or "" when it is in it), ``context`` (the
 retrieved passages, a list of ``Passage``) and ``sentences`` (their
 sentences, once each, in document order); ``prompt`` builds the answer
 messages, in which the sentences are numbered from 1
@@ -12,7 +13,9 @@ When the whole corpus fits the context budget, every sentence goes into
 the prompt in document order. The long part of the prompt is then identical
 for every question, so llama.cpp reuses its KV cache and only reads the
 question. Larger corpora get the top k passages from hybrid search, found
-with the follow-up condensed into a standalone question.
+with the follow-up condensed into a standalone question. A question in
+another language than the essay's is translated into the essay's, and
+answered in it: the check reads no other language.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
+from assistant.index.language import EXCERPT_CHARS, in_another_language, language_name
 from assistant.index.search import HybridRetriever, Passage
 from assistant.index.sentences import EssaySentence, byline, essay_sentences, numbered
 from assistant.models.chat import count_tokens, pointer_model
@@ -33,6 +37,11 @@ from assistant.settings import Settings
 
 def corpus_fits(llm: BaseChatModel, retriever: HybridRetriever, settings: Settings) -> bool:
     return count_tokens(llm, "\n".join(c.text for c in retriever.chunks)) <= settings.context_budget
+
+
+def corpus_excerpt(retriever: HybridRetriever) -> str:
+    """The corpus's opening words: what its language is told from."""
+    return " ".join(c.text for c in retriever.chunks[:3])[:EXCERPT_CHARS]
 
 
 def select_context(retriever: HybridRetriever, query: str, settings: Settings, whole_corpus: bool) -> list[Passage]:
@@ -128,6 +137,18 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
         (lambda x: bool(x["history"]) and not x["whole_corpus"], condense),
         lambda x: x["question"],
     )
+    # Search, the check and the model's answer read the question in the essay's language: the check reads no other.
+    translate: Runnable = (
+        RunnableLambda(lambda x: {"question": x["standalone"], "language": language_name(corpus_excerpt(retriever))})
+        | prompts.translate
+        | llm
+        | StrOutputParser()
+        | RunnableLambda(_first_line)
+    )
+    translated = RunnableBranch(
+        (lambda x: in_another_language(x["standalone"], corpus_excerpt(retriever)), translate),
+        lambda _: "",
+    )
 
     def answer_inputs(x: dict) -> dict:
         sentences = format_sentences(x["sentences"], x["context"])
@@ -137,7 +158,7 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
             "documents": describe_documents(x["context"]),
             "sentences": sentences,
             "history": fit_history(llm, x["history"], settings, fixed),
-            "question": x["question"],
+            "question": x["translated"] or x["question"],
         }
 
     prompt = RunnableLambda(answer_inputs) | prompts.answer
@@ -146,6 +167,8 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
         RunnablePassthrough.assign(whole_corpus=lambda _: corpus_fits(llm, retriever, settings))
         .assign(standalone=standalone)
         .assign(standalone=lambda x: x["standalone"] or x["question"])  # an empty rewrite falls back
+        .assign(translated=translated)
+        .assign(standalone=lambda x: x["translated"] or x["standalone"])
         .assign(context=lambda x: select_context(retriever, x["standalone"], settings, x["whole_corpus"]))
         .assign(sentences=lambda x: context_sentences(x["context"]))
     )

@@ -23,6 +23,7 @@ class Prompts:
     answer: ChatPromptTemplate
     point: ChatPromptTemplate  # after the answer: which numbered sentences answer the question
     condense: ChatPromptTemplate
+    translate: ChatPromptTemplate  # a question in another language than the essay's, into the essay's
     declined: str  # what the user sees when the essay does not support an answer
     off_topic: str  # what the user sees when the question is not about the essay
     quoted: str  # the essay's own words shown for a paraphrase that could not be confirmed; fills {quotes}
@@ -39,16 +40,20 @@ class Prompts:
             )
             for user in ("answer_user", "point_user")
         )
-        condense = ChatPromptTemplate.from_messages(
-            [
-                ("system", read_prompt("condense_system", directory)),
-                ("human", read_prompt("condense_user", directory)),
-            ]
+        condense, translate = (
+            ChatPromptTemplate.from_messages(
+                [
+                    ("system", read_prompt(f"{name}_system", directory)),
+                    ("human", read_prompt(f"{name}_user", directory)),
+                ]
+            )
+            for name in ("condense", "translate")
         )
         return cls(
             answer=answer,
             point=point,
             condense=condense,
+            translate=translate,
             declined=read_prompt("declined", directory),
             off_topic=read_prompt("off_topic", directory),
             quoted=read_prompt("quoted", directory),

@@ -114,6 +114,29 @@ def test_no_condense_call_when_the_whole_corpus_is_in_the_prompt(make_assistant)
     assert answer.text == "Moon Jae-in proposed it in July [1]."
 
 
+@pytest.mark.parametrize("context_budget", [100_000, 0], ids=["whole corpus", "top k"])
+def test_a_question_in_another_language_is_translated_into_the_essays_and_answered_in_it(
+    make_assistant, context_budget
+):
+    recorder = PromptRecorder()
+    asked = "Was hat die Schwester von Kim Jong-un über einen weiteren Gipfel gesagt?"
+    replies = ("What did Kim Jong-un's sister say about another summit?", "Sie hält ihn für unnötig [7].")
+    bot = make_assistant(*replies, recorder=recorder, context_budget=context_budget)
+    answer = bot.ask(asked)
+    translating, answering = recorder.calls
+    assert translating[-1].content == asked and "into English" in translating[0].content  # the essay's language
+    assert answer.standalone_question == replies[0]
+    assert answering[-1].content == replies[0]  # the model answers in the essay's language, which the check reads
+    if not context_budget:  # the passages are found with the translation
+        assert [p.text for p in answer.passages] == [p.chunk.text for p in bot.search(replies[0])]
+
+
+def test_a_question_in_the_essays_language_is_not_translated(make_assistant):
+    recorder = PromptRecorder()
+    answer = make_assistant("Answer [1].", recorder=recorder).ask("Why would the author call it a hot potato?")
+    assert len(recorder.calls) == 1 and answer.standalone_question == "Why would the author call it a hot potato?"
+
+
 def test_stream_yields_whole_verified_sentences_then_the_answer(make_assistant):
     bot = make_assistant(
         "They met in Singapore, Hanoi, and in the Demilitarized Zone. Kim Yo Jong is Kim Jong-un's younger sister."

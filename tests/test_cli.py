@@ -274,7 +274,8 @@ def test_serve_explains_a_page_that_did_not_answer(monkeypatch, fake_models, tmp
     ids=["control characters", "NUL", "lone surrogates", "long single token", "non-English"],
 )
 def test_ask_cleans_odd_questions_and_answers(fake_models, tmp_path: Path, capsys, question):
-    recorder = fake_models("Kim Yo Jong is the younger sister of Kim Jong-un [1].")
+    translated = ("Who is Kim Yo Jong?",) if "Quién" in question else ()  # a question in Spanish is translated first
+    recorder = fake_models(*translated, "Kim Yo Jong is the younger sister of Kim Jong-un [1].")
     assert main(["ask", question, "--data-dir", str(tmp_path)]) == 0
     assert "younger sister" in capsys.readouterr().out
     sent = recorder.calls[-1][-1].content
@@ -296,7 +297,8 @@ def test_ask_on_a_terminal_that_cannot_show_the_answer_prints_no_traceback(tmp_p
         "import sys\n"
         "import assistant.assistant as module\n"
         "from fakes import HashingEmbeddings, StubVerifier, fake_llm\n"
-        "module.make_chat_model = lambda s: fake_llm('Kim Yo Jong (김여정) is Kim Jong-un’s younger sister [1].')\n"
+        "answer = 'Kim Yo Jong (김여정) is Kim Jong-un’s younger sister [1].'\n"
+        "module.make_chat_model = lambda s: fake_llm('Who is Kim Yo Jong?', answer)  # translated, then answered\n"
         "module.make_embeddings = lambda *a: HashingEmbeddings()\n"
         "module.MeaningVerifier = lambda *a, **k: StubVerifier()\n"
         "from assistant.cli import main\n"
