@@ -32,21 +32,26 @@ log = logging.getLogger("rules")
 
 
 class Replay(GenericFakeChatModel):
-    """Gives back each item's recorded replies: its answer, then, when asked, the sentences it pointed at.
+    """Gives back each item's recorded replies: its translation when asked for one, its answer, then, when asked, the
+    sentences it pointed at.
 
     A rule switched off may change whether the model is asked to point, so a
     pointing request is told apart by its prompt, never by its place in a
-    shared sequence.
+    shared sequence; so is a translation, asked before the item's answer.
     """
 
-    replies: list[tuple[str, str]]  # (answer, pointing) per item, in the order the items run
+    replies: list[tuple[str, str, str]]  # (answer, pointing, translation) per item, in the order the items run
     marker: str  # a line only the pointing request holds
+    translating: str  # the opening words of the translation request
     turn: int = -1
 
     def _generate(self, messages, stop=None, run_manager=None, **kwargs):
-        pointing = self.marker in messages[-1].text
-        self.turn += not pointing
-        reply = self.replies[self.turn][1 if pointing else 0]
+        if messages[0].text.startswith(self.translating):
+            reply = self.replies[self.turn + 1][2]
+        else:
+            pointing = self.marker in messages[-1].text
+            self.turn += not pointing
+            reply = self.replies[self.turn][1 if pointing else 0]
         self.messages = iter([AIMessage(reply or " ")])
         return super()._generate(messages, stop, run_manager, **kwargs)
 
@@ -54,8 +59,12 @@ class Replay(GenericFakeChatModel):
 def replay(report: dict, options: Options, embeddings: MiniLMEmbeddings) -> dict:
     by_id = {r["id"]: r for r in report["items"]}
     items = [i for i in load_dataset() if i.id in by_id]
-    replies = [(by_id[i.id].get("raw", ""), by_id[i.id].get("raw_pointer", "")) for i in items]
-    llm = Replay(messages=iter([]), replies=replies, marker=read_prompt("point_user").splitlines()[-1])
+    recorded = [by_id[i.id] for i in items]
+    replies = [(r.get("raw", ""), r.get("raw_pointer", ""), r.get("standalone", "")) for r in recorded]
+    translating = read_prompt("translate_system").split("{")[0]
+    llm = Replay(
+        messages=iter([]), replies=replies, marker=read_prompt("point_user").splitlines()[-1], translating=translating
+    )
     return run_eval(
         items, Settings(), llm=llm, embeddings=embeddings, verifier=MeaningVerifier(embeddings, options), progress=False
     )

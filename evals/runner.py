@@ -290,6 +290,7 @@ def _run_item(bot: Assistant, item: EvalItem, corpus: list[Document], k: int) ->
         | scores
         | {
             "answer": answer.text,
+            "standalone": answer.standalone_question,  # what search and the check read: condensed or translated
             "grounded": answer.grounded,
             "dropped": answer.dropped,
             "sources": [
