@@ -291,10 +291,12 @@ class AnswerCheck:
         return self._sources[key].citation
 
     def _runs(self, evidence: Sequence[EssaySentence]) -> list[list[EssaySentence]]:
-        """The sentences grouped into runs of neighbours, in essay order."""
+        """The sentences grouped into runs of neighbours in one paragraph, in essay order: a headline and the
+        sentence below it are two quotations, not one sentence."""
         runs: list[list[EssaySentence]] = []
         for s in sorted(evidence, key=self._essay.index):
-            if runs and self._essay.index(runs[-1][-1]) + 1 == self._essay.index(s):
+            last = runs[-1][-1] if runs else None
+            if last and self._essay.index(last) + 1 == self._essay.index(s) and last.paragraph == s.paragraph:
                 runs[-1].append(s)
             else:
                 runs.append([s])

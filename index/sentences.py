@@ -28,6 +28,7 @@ class EssaySentence:
     end: int
     text: str
     is_byline: bool = False
+    paragraph: int = 0  # where its paragraph starts: sentences of two paragraphs are never quoted as one
 
 
 def byline(metadata: Mapping) -> str:
@@ -61,7 +62,9 @@ def essay_sentences(chunks: Sequence, bylines: Mapping[str, str] | None = None) 
                 text = run[a:b].strip()
                 if tokenize(text):
                     lead = len(run[a:b]) - len(run[a:b].lstrip())
-                    out.append(EssaySentence(doc_id, run_start + a + lead, run_start + a + lead + len(text), text))
+                    start = run_start + a + lead
+                    paragraph = run_start + (run.rfind("\n\n", 0, a + lead) + 2 if "\n\n" in run[: a + lead] else 0)
+                    out.append(EssaySentence(doc_id, start, start + len(text), text, paragraph=paragraph))
     return out
 
 

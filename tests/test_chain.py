@@ -413,6 +413,17 @@ def test_sentences_from_apart_are_quoted_apart_each_with_its_own_citation(make_a
     assert second.cited_text.startswith("The president has met") and second.cited_end - second.cited_start < 200
 
 
+def test_a_headline_and_the_sentence_below_it_are_quoted_apart(make_assistant):
+    from fakes import StubVerifier
+
+    bot = make_assistant("The headline sums it up, roughly [2][3].", verifier=StubVerifier(quote=["roughly"]))
+    answer = bot.ask("What does the headline announce?")
+    assert answer.text.startswith(
+        "The essay says: “Another U.S. - North Korea Summit is a Win for North Korea” [1] “In July"
+    )
+    assert answer.text.endswith("” [2]") and len(answer.sources) == 2
+
+
 def test_quotations_in_a_row_are_introduced_once(make_assistant):
     from fakes import StubVerifier
 
@@ -427,12 +438,12 @@ def test_quotations_in_a_row_are_introduced_once(make_assistant):
 def test_a_quotation_leaves_out_an_essay_sentence_the_answer_quoted_already(make_assistant):
     from fakes import StubVerifier
 
-    reply = "Kim Yo Jong is his sister, roughly [7][8]. She doubts it, roughly [8][9]."
-    answer = make_assistant(reply, verifier=StubVerifier(quote=["roughly"])).ask("Whose sister is Kim Yo Jong?")
-    first, second = answer.sources  # 7 and 8 as one quotation, then 9 alone
-    eighth = first.cited_text[first.cited_text.index(". ") + 2 :]
+    reply = "She doubts a summit, roughly [8][9]. She leaves the door open, roughly [9][10]."
+    answer = make_assistant(reply, verifier=StubVerifier(quote=["roughly"])).ask("What did Kim Yo Jong write?")
+    first, second = answer.sources  # 8 and 9 as one quotation (one paragraph), then 10 alone
+    ninth = first.cited_text[first.cited_text.index("” ") + 2 :]
     assert answer.quoted == 2 and second.cited_start >= first.cited_end
-    assert answer.text.count(" ".join(eighth.split()[2:7])) == 1  # its words, past the opening marks
+    assert answer.text.count(" ".join(ninth.split()[:3])) == 1  # "She also wrote,", before its quotation marks
 
 
 def test_an_essay_sentence_that_quotes_someone_keeps_its_marks_as_single_ones_inside_the_quotation(make_assistant):
