@@ -138,11 +138,15 @@ class AnswerCheck:
         quoted: str,
         asked_before: Sequence[str] = (),
         closest: Callable[[], list[Passage]] = list,
+        translated: bool = False,
     ) -> None:
         self._verifier = verifier
         self._question = question
         self._standalone = standalone
-        self._topic = " ".join(dict.fromkeys((*asked_before[-1:], standalone, question)))
+        # A question asked in another language is read in its translation (``standalone``) only: the rules read the
+        # essay's language, and German, say, capitalises every noun, which they would take for names.
+        asked = () if translated else (question,)
+        self._topic = " ".join(dict.fromkeys((*asked_before[-1:], standalone, *asked)))
         self._context = context
         self._declined = declined
         self._off_topic = off_topic

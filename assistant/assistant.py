@@ -319,6 +319,7 @@ class Assistant:
             quoted=self._prompts.quoted,
             asked_before=tuple(m.text for m in prepared["history"] if m.type == "human"),
             closest=lambda: self.search(prepared["standalone"], CLOSEST),
+            translated=bool(prepared["translated"]),
         )
 
     def _messages(self, parts: Chain, prepared: dict) -> list[BaseMessage]:

@@ -118,11 +118,21 @@ def test_no_condense_call_when_the_whole_corpus_is_in_the_prompt(make_assistant)
 def test_a_question_in_another_language_is_translated_into_the_essays_and_answered_in_it(
     make_assistant, context_budget
 ):
-    recorder = PromptRecorder()
+    from fakes import StubVerifier
+
+    class Reading(StubVerifier):
+        read: list[str] = []
+
+        def check(self, claim, *, question, cited, essay):
+            self.read.append(question)
+            return super().check(claim, question=question, cited=cited, essay=essay)
+
+    recorder, verifier = PromptRecorder(), Reading()
     asked = "Was hat die Schwester von Kim Jong-un über einen weiteren Gipfel gesagt?"
-    replies = ("What did Kim Jong-un's sister say about another summit?", "Sie hält ihn für unnötig [7].")
-    bot = make_assistant(*replies, recorder=recorder, context_budget=context_budget)
+    replies = ("What did Kim Jong-un's sister say about another summit?", "She called it unnecessary [7].")
+    bot = make_assistant(*replies, recorder=recorder, context_budget=context_budget, verifier=verifier)
     answer = bot.ask(asked)
+    assert verifier.read == [replies[0]]  # the check reads the translation, not the German (its nouns look like names)
     translating, answering = recorder.calls
     assert translating[-1].content == asked and "into English" in translating[0].content  # the essay's language
     assert answer.standalone_question == replies[0]
