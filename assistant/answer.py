@@ -138,20 +138,21 @@ class AnswerCheck:
         quoted: str,
         asked_before: Sequence[str] = (),
         closest: Callable[[], list[Passage]] = list,
-        translated: bool = False,
+        answered_in: str = "",
     ) -> None:
         self._verifier = verifier
         self._question = question
         self._standalone = standalone
-        # A question asked in another language is read in its translation (``standalone``) only: the rules read the
-        # essay's language, and German, say, capitalises every noun, which they would take for names.
-        asked = () if translated else (question,)
+        # A question asked in another language (``answered_in`` says so) is read in its translation (``standalone``)
+        # only: the rules read the essay's language, and German, say, capitalises every noun, which they take for names.
+        asked = () if answered_in else (question,)
         self._topic = " ".join(dict.fromkeys((*asked_before[-1:], standalone, *asked)))
         self._context = context
         self._declined = declined
         self._off_topic = off_topic
         self._quotation = quoted
         self._closest = closest
+        self._answered_in = answered_in  # for a translated question: opens the answer, with its first shown sentence
         self._essay = sentences  # numbered from 1 as the model read them
         self._quoted: set[EssaySentence] = set()
         self._held = self._raw = ""
@@ -247,10 +248,13 @@ class AnswerCheck:
                     self._decline = self._declined
                 continue
             self._failed_in_a_row = 0
-            shown = (" " if self._released else "") + shown
+            shown = (" " if self._released else self._opening()) + shown
             self._released.append(shown)
             out.append(shown)
         return out
+
+    def _opening(self) -> str:
+        return f"{self._answered_in} " if self._answered_in else ""
 
     def _check(self, sentence: str) -> str | None:
         """The text shown for one model sentence ("" when its quotation is already shown), or None if dropped."""

@@ -19,12 +19,13 @@ from langchain_core.runnables import Runnable, RunnableGenerator, RunnablePassth
 
 from assistant.answer import CLOSEST, Answer, AnswerCheck
 from assistant.answer_cache import KEY_SETTINGS, AnswerCache
-from assistant.chain import Chain, build_chain
+from assistant.chain import Chain, build_chain, corpus_excerpt
 from assistant.index.chroma import open_store
 from assistant.index.chunking import Chunk
 from assistant.index.documents import Document, DocumentError, load_document
 from assistant.index.embeddings import MiniLMEmbeddings, make_embeddings
 from assistant.index.indexing import IndexReport, index_paths
+from assistant.index.language import language_name
 from assistant.index.search import HybridRetriever, Passage
 from assistant.index.store import ChunkStore, StoreInUse
 from assistant.inputs import clean_question, normalise_history
@@ -319,7 +320,9 @@ class Assistant:
             quoted=self._prompts.quoted,
             asked_before=tuple(m.text for m in prepared["history"] if m.type == "human"),
             closest=lambda: self.search(prepared["standalone"], CLOSEST),
-            translated=bool(prepared["translated"]),
+            answered_in=self._prompts.answered_in.format(language=language_name(corpus_excerpt(self._retriever)))
+            if prepared["translated"]
+            else "",
         )
 
     def _messages(self, parts: Chain, prepared: dict) -> list[BaseMessage]:

@@ -27,6 +27,7 @@ class Prompts:
     declined: str  # what the user sees when the essay does not support an answer
     off_topic: str  # what the user sees when the question is not about the essay
     quoted: str  # the essay's own words shown for a paraphrase that could not be confirmed; fills {quotes}
+    answered_in: str  # opens an answer to a question translated into the essay's language; fills {language}
 
     @classmethod
     def load(cls, directory: Path | None = None) -> Prompts:
@@ -57,4 +58,5 @@ class Prompts:
             declined=read_prompt("declined", directory),
             off_topic=read_prompt("off_topic", directory),
             quoted=read_prompt("quoted", directory),
+            answered_in=read_prompt("answered_in", directory),
         )

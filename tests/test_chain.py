@@ -133,6 +133,11 @@ def test_a_question_in_another_language_is_translated_into_the_essays_and_answer
     bot = make_assistant(*replies, recorder=recorder, context_budget=context_budget, verifier=verifier)
     answer = bot.ask(asked)
     assert verifier.read == [replies[0]]  # the check reads the translation, not the German (its nouns look like names)
+    assert (
+        answer.text
+        == "(Answered in English, the essay's language, so that each sentence can be checked against it.) "
+        + ("She called it unnecessary [1].")
+    )
     translating, answering = recorder.calls
     assert translating[-1].content == asked and "into English" in translating[0].content  # the essay's language
     assert answer.standalone_question == replies[0]
@@ -145,6 +150,7 @@ def test_a_question_in_the_essays_language_is_not_translated(make_assistant):
     recorder = PromptRecorder()
     answer = make_assistant("Answer [1].", recorder=recorder).ask("Why would the author call it a hot potato?")
     assert len(recorder.calls) == 1 and answer.standalone_question == "Why would the author call it a hot potato?"
+    assert answer.text == "Answer [1]."  # and its answer says nothing of languages
 
 
 def test_stream_yields_whole_verified_sentences_then_the_answer(make_assistant):
