@@ -152,7 +152,7 @@ class AnswerCheck:
         self._off_topic = off_topic
         self._quotation = quoted
         self._closest = closest
-        self._answered_in = answered_in  # for a translated question: opens the answer, with its first shown sentence
+        self._opening = f"{answered_in} " if answered_in else ""  # released with the first sentence shown
         self._essay = sentences  # numbered from 1 as the model read them
         self._quoted: set[EssaySentence] = set()
         self._held = self._raw = ""
@@ -248,13 +248,10 @@ class AnswerCheck:
                     self._decline = self._declined
                 continue
             self._failed_in_a_row = 0
-            shown = (" " if self._released else self._opening()) + shown
+            shown = (" " if self._released else self._opening) + shown
             self._released.append(shown)
             out.append(shown)
         return out
-
-    def _opening(self) -> str:
-        return f"{self._answered_in} " if self._answered_in else ""
 
     def _check(self, sentence: str) -> str | None:
         """The text shown for one model sentence ("" when its quotation is already shown), or None if dropped."""

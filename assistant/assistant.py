@@ -19,7 +19,7 @@ from langchain_core.runnables import Runnable, RunnableGenerator, RunnablePassth
 
 from assistant.answer import CLOSEST, Answer, AnswerCheck
 from assistant.answer_cache import KEY_SETTINGS, AnswerCache
-from assistant.chain import Chain, build_chain, corpus_excerpt
+from assistant.chain import Chain, build_chain
 from assistant.index.chroma import open_store
 from assistant.index.chunking import Chunk
 from assistant.index.documents import Document, DocumentError, load_document
@@ -320,7 +320,7 @@ class Assistant:
             quoted=self._prompts.quoted,
             asked_before=tuple(m.text for m in prepared["history"] if m.type == "human"),
             closest=lambda: self.search(prepared["standalone"], CLOSEST),
-            answered_in=self._prompts.answered_in.format(language=language_name(corpus_excerpt(self._retriever)))
+            answered_in=self._prompts.answered_in.format(language=language_name(prepared["essay_language"]))
             if prepared["translated"]
             else "",
         )

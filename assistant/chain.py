@@ -1,8 +1,9 @@
 """The LCEL chain: condense a follow-up, retrieve, answer with citations.
 
 Input: ``{"question": str, "history": list[BaseMessage]}``.
-``prepare`` adds ``whole_corpus``, ``standalone``, ``translated`` (the
-question in the essay's language, or "" when it is in it), ``context`` (the
+``prepare`` adds ``whole_corpus``, ``standalone``, ``essay_language`` (an
+ISO 639-1 code, or None when unsure), ``translated`` (the question in the
+essay's language, or "" when it is in it), ``context`` (the
 retrieved passages, a list of ``Passage``) and ``sentences`` (their
 sentences, once each, in document order); ``prompt`` builds the answer
 messages, in which the sentences are numbered from 1
@@ -27,7 +28,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableBranch, RunnableLambda, RunnablePassthrough
 
-from assistant.index.language import EXCERPT_CHARS, in_another_language, language_name
+from assistant.index.language import EXCERPT_CHARS, in_another_language, language_name, language_of
 from assistant.index.search import HybridRetriever, Passage
 from assistant.index.sentences import EssaySentence, byline, essay_sentences, numbered
 from assistant.models.chat import count_tokens, pointer_model
@@ -139,14 +140,14 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
     )
     # Search, the check and the model's answer read the question in the essay's language: the check reads no other.
     translate: Runnable = (
-        RunnableLambda(lambda x: {"question": x["standalone"], "language": language_name(corpus_excerpt(retriever))})
+        RunnableLambda(lambda x: {"question": x["standalone"], "language": language_name(x["essay_language"])})
         | prompts.translate
         | llm
         | StrOutputParser()
         | RunnableLambda(_first_line)
     )
     translated = RunnableBranch(
-        (lambda x: in_another_language(x["standalone"], corpus_excerpt(retriever)), translate),
+        (lambda x: in_another_language(x["standalone"], x["essay_language"]), translate),
         lambda _: "",
     )
 
@@ -167,6 +168,7 @@ def build_chain(llm: BaseChatModel, retriever: HybridRetriever, prompts: Prompts
         RunnablePassthrough.assign(whole_corpus=lambda _: corpus_fits(llm, retriever, settings))
         .assign(standalone=standalone)
         .assign(standalone=lambda x: x["standalone"] or x["question"])  # an empty rewrite falls back
+        .assign(essay_language=lambda _: language_of(corpus_excerpt(retriever)))
         .assign(translated=translated)
         .assign(standalone=lambda x: x["translated"] or x["standalone"])
         .assign(context=lambda x: select_context(retriever, x["standalone"], settings, x["whole_corpus"]))

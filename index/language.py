@@ -36,13 +36,13 @@ def language_of(text: str) -> str | None:
     return str(language) if confidence >= MIN_CONFIDENCE else None
 
 
-def in_another_language(question: str, corpus: str) -> bool:
-    """Whether the question is surely not in the corpus's language."""
+def in_another_language(question: str, language: str | None) -> bool:
+    """Whether the question is surely not in ``language`` (the essay's, as ``language_of`` tells it)."""
     asked = language_of(question)
-    return asked is not None and asked != language_of(corpus)
+    return asked is not None and asked != language
 
 
-def language_name(text: str) -> str:
-    """The text's language as a prompt names it (English when unsure)."""
-    code = language_of(text) or "en"
+def language_name(code: str | None) -> str:
+    """The language as a prompt names it (English when unsure)."""
+    code = code or "en"
     return NAMES.get(code, f"the language with ISO 639-1 code {code}")

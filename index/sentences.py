@@ -63,7 +63,8 @@ def essay_sentences(chunks: Sequence, bylines: Mapping[str, str] | None = None) 
                 if tokenize(text):
                     lead = len(run[a:b]) - len(run[a:b].lstrip())
                     start = run_start + a + lead
-                    paragraph = run_start + (run.rfind("\n\n", 0, a + lead) + 2 if "\n\n" in run[: a + lead] else 0)
+                    gap = run.rfind("\n\n", 0, a + lead)  # the blank line before the sentence's paragraph
+                    paragraph = run_start + (gap + 2 if gap >= 0 else 0)
                     out.append(EssaySentence(doc_id, start, start + len(text), text, paragraph=paragraph))
     return out
 
