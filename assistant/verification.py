@@ -62,6 +62,7 @@ class Rule(StrEnum):
     INVENTED_DETAIL = "invented_detail"  # a name or number found nowhere in the essay: the essay lacks what was asked
     POINTED = "pointed"  # the relevant sentences the model points at for the question follow the answer, quoted
     PREMISE = "premise"  # the sentence best matching a question that gives its act to someone else follows, quoted
+    GIST = "gist"  # a question for the essay's summary or thesis gets its most central sentences, not the pointed ones
 
 
 class Reason(StrEnum):
@@ -105,6 +106,7 @@ class Options:
     quoted: int = 2  # at most this many essay sentences in one quotation
     margin: float = 0.1  # a further one not beside the best is at most this much less close to the claim
     pointed: int = 2  # of the sentences the model points at, the relevant ones closest to the question, at most
+    gist: int = 5  # sentences, one per paragraph, that follow an answer to a question for the essay's gist
     rules: frozenset[Rule] = field(default_factory=lambda: frozenset(Rule))
 
     def without(self, *rules: Rule) -> Options:
@@ -188,6 +190,11 @@ _ASKS = (
 )
 _SECOND_ASK = re.compile(
     r"\?.*\w.*\?|\w\W+and\s+(?:what|why|how|who|whom|whose|where|which|when)\b", re.IGNORECASE | re.DOTALL
+)
+_GIST = re.compile(
+    r"\b(?:summar\w*|tl;?\s?dr|gist|overview|thesis|main (?:point|argument|idea|claim|message)s?|"
+    r"central (?:point|argument|idea|claim|message)s?|(?:what is|what's) (?:it|the essay|this essay) about)\b",
+    re.IGNORECASE,
 )
 _YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")  # a year is a time, not a count
 _COUNT_WORDS = frozenset(
@@ -501,6 +508,9 @@ class MeaningVerifier:
         and the sentence that corrects the question's premise (``premise``)."""
         if not self.points or not essay:
             return ()
+        # Of a follow-up's topic (the question before, then this one), only the last question says what is asked.
+        if self.options.on(Rule.GIST) and _GIST.search(re.split(r"(?<=[.?!])\s+", question.strip())[-1]):
+            return tuple(essay[i] for i in sorted(self._central(essay)))
         premise = self._premise(question, essay)
         found = self._found(question, essay)
         ids = [
@@ -516,6 +526,26 @@ class MeaningVerifier:
             vectors = self._embed([question, *(essay[i].text for i in ids)])
             chosen |= {ids[j] for j in np.argsort(-(vectors[1:] @ vectors[0]), kind="stable")[: self.options.pointed]}
         return tuple(essay[i] for i in sorted(chosen))
+
+    def _central(self, essay: Sequence[EssaySentence]) -> list[int]:
+        """The sentences closest in meaning to all the others, one per paragraph (LexRank's idea, on the verifier's
+        embedding): the model points at the first sentences for "Summarise it.", which are the headline and byline."""
+        ids = [i for i, s in enumerate(essay) if not s.is_byline]
+        if not ids:
+            return []
+        vectors = self._embed([essay[i].text for i in ids])
+        similarity = vectors @ vectors.T
+        centrality = (similarity.sum(axis=1) - 1.0) / max(1, len(ids) - 1)
+        chosen: list[int] = []
+        paragraphs: set[tuple[str, int]] = set()
+        for j in np.argsort(-centrality, kind="stable"):
+            s = essay[ids[j]]
+            if (s.doc_id, s.paragraph) not in paragraphs:
+                paragraphs.add((s.doc_id, s.paragraph))
+                chosen.append(ids[j])
+            if len(chosen) == self.options.gist:
+                break
+        return chosen
 
     def _premise(self, question: str, essay: Sequence[EssaySentence]) -> list[int]:
         """The best sentence for a question that gives its act to someone the sentence does not name ("Why did

@@ -212,3 +212,41 @@ def test_the_point_setting_decides_whether_the_model_is_asked(settings, essay, p
     bot.index([essay], progress=False)
     assert not bot.ask("When did Vell build its sea wall?").declined
     assert len(recorder.calls) == calls
+
+
+# An essay of three paragraphs about a town's sea wall, each with one aside that is about something else.
+GIST_ESSAY = [
+    EssaySentence("vell", 0, 0, 'The essay "Walls" was written by its author Ines Moro.', is_byline=True),
+    *(
+        EssaySentence("vell", 100 * p + n, 100 * p + n + 1, text, paragraph=100 * p)
+        for p, paragraph in enumerate(
+            [
+                ["Vell's sea wall has kept the harbour town safe from floods.", "Gulls nest on the lighthouse."],
+                ["The sea wall is old and a storm broke part of it.", "The bakery sells rye bread on Sundays."],
+                ["The town council must repair the sea wall before winter floods.", "Choirs sing in the church."],
+            ]
+        )
+        for n, text in enumerate(paragraph)
+    ),
+]
+
+
+@pytest.mark.parametrize("question", ["Can you summarise the essay?", "What is its main argument?", "TL;DR?"])
+def test_a_question_for_the_gist_gets_the_most_central_sentence_of_each_paragraph(embeddings, question):
+    verifier = MeaningVerifier(embeddings, Options(gist=3))
+    chosen = verifier.pointed(question, [0, 1, 2], GIST_ESSAY)  # the byline and the first paragraph, as the model does
+    assert [s.text for s in chosen] == [GIST_ESSAY[i].text for i in (1, 3, 5)]  # the wall, never an aside
+
+
+def test_the_gist_is_at_most_the_option_many_sentences_and_off_with_its_rule(embeddings):
+    question = "Give me a summary."
+    two = MeaningVerifier(embeddings, Options(gist=2)).pointed(question, [0, 1, 2], GIST_ESSAY)
+    assert len(two) == 2 and {GIST_ESSAY.index(s) for s in two} < {1, 3, 5}
+    pointed = MeaningVerifier(embeddings, Options().without(Rule.GIST)).pointed(question, [0, 1, 2], GIST_ESSAY)
+    assert GIST_ESSAY[5] not in pointed  # the model's own pointing instead
+
+
+@pytest.mark.parametrize("topic", ["What sells on Sundays?", "Summarise the essay. What sells on Sundays?"])
+def test_a_question_on_one_point_is_no_question_for_the_gist(embeddings, topic):
+    chosen = MeaningVerifier(embeddings, Options()).pointed(topic, [4], GIST_ESSAY)  # a follow-up's topic too
+    assert [s.text for s in chosen] == [GIST_ESSAY[4].text]
