@@ -7,7 +7,6 @@ import hashlib
 import logging
 import threading
 from collections.abc import AsyncGenerator, Generator, Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 from itertools import takewhile
 from pathlib import Path
@@ -17,7 +16,6 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableGenerator, RunnablePassthrough
-from langchain_core.runnables.config import ContextThreadPoolExecutor
 
 from assistant.answer import CLOSEST, Answer, AnswerCheck
 from assistant.answer_cache import KEY_SETTINGS, AnswerCache
@@ -86,8 +84,6 @@ class Assistant:
         self._chain: Chain | None = None
         self._chain_lock = threading.Lock()
         self._answers = AnswerCache(self.settings.answer_cache)
-        # Asks the model to point beside its answer (``_point``), in the caller's context, so callbacks see it.
-        self._pool = ContextThreadPoolExecutor(self.settings.slots, thread_name_prefix="pointing")
 
     @classmethod
     def connect(
@@ -245,32 +241,14 @@ class Assistant:
             parts = self._parts()
             with self._remote_errors():
                 prepared = parts.prepare.invoke(turn.inputs)
-            pointing: Future[str] | None = None
-            for shown in self._generate(turn.start(self._check(prepared)), parts, prepared):
-                if pointing is None and turn.points:  # asked once the answer shows something, while it goes on
-                    pointing = self._pool.submit(self._point, parts, prepared)
-                yield shown
+            yield from self._generate(turn.start(self._check(prepared)), parts, prepared)
             yield from turn.close()
             if turn.points:
                 with self._pointing() as reply:
-                    reply.append((pointing or self._pool.submit(self._point, parts, prepared)).result())
+                    reply.append(parts.pointer.invoke(parts.point.invoke(prepared)).text)
                 yield from turn.point("".join(reply))
         yield from turn.finish()
         turn.keep()
-
-    @staticmethod
-    def _point(parts: Chain, prepared: dict) -> str:
-        """The model's reply naming the sentences that answer the question.
-
-        It needs the question only, not the answer, so it is asked as soon
-        as the answer shows its first sentence and is written beside it, in
-        another slot that holds the essay prefix too.
-        """
-        return parts.pointer.invoke(parts.point.invoke(prepared)).text
-
-    @staticmethod
-    async def _apoint(parts: Chain, prepared: dict) -> str:
-        return (await parts.pointer.ainvoke(await parts.point.ainvoke(prepared))).text
 
     def _generate(self, turn: Turn, parts: Chain, prepared: dict) -> Iterator[str]:
         with self._remote_errors():
@@ -297,32 +275,25 @@ class Assistant:
         turn = self._begin(question, history)
         if turn.hit is None:
             parts = self._parts()
-            pointing: asyncio.Task[str] | None = None
-            try:
-                with self._remote_errors():
-                    prepared = await parts.prepare.ainvoke(turn.inputs)
-                    turn.start(await asyncio.to_thread(self._check, prepared))
-                    tokens = parts.llm.astream(await asyncio.to_thread(self._messages, parts, prepared))
-                    try:
-                        async for chunk in tokens:
-                            for shown in await asyncio.to_thread(turn.feed, chunk.text):
-                                if pointing is None and turn.points:  # as in ``stream``: beside the answer
-                                    pointing = asyncio.create_task(self._apoint(parts, prepared))
-                                yield shown
-                            if turn.stopped:
-                                break
-                    finally:
-                        await tokens.aclose()  # type: ignore[attr-defined]  # an async generator, typed as AsyncIterator
-                for shown in await asyncio.to_thread(turn.close):
+            with self._remote_errors():
+                prepared = await parts.prepare.ainvoke(turn.inputs)
+                turn.start(await asyncio.to_thread(self._check, prepared))
+                tokens = parts.llm.astream(await asyncio.to_thread(self._messages, parts, prepared))
+                try:
+                    async for chunk in tokens:
+                        for shown in await asyncio.to_thread(turn.feed, chunk.text):
+                            yield shown
+                        if turn.stopped:
+                            break
+                finally:
+                    await tokens.aclose()  # type: ignore[attr-defined]  # an async generator, typed as AsyncIterator
+            for shown in await asyncio.to_thread(turn.close):
+                yield shown
+            if turn.points:
+                with self._pointing() as reply:
+                    reply.append((await parts.pointer.ainvoke(await parts.point.ainvoke(prepared))).text)
+                for shown in await asyncio.to_thread(turn.point, "".join(reply)):
                     yield shown
-                if turn.points:
-                    with self._pointing() as reply:
-                        reply.append(await (pointing or self._apoint(parts, prepared)))
-                    for shown in await asyncio.to_thread(turn.point, "".join(reply)):
-                        yield shown
-            finally:
-                if pointing is not None and not pointing.done():  # the reader stopped before the answer ended
-                    pointing.cancel()
         for event in await asyncio.to_thread(turn.finish):
             yield event
         turn.keep()

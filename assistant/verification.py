@@ -14,7 +14,7 @@ never against the whole essay:
   question, as hybrid retrieval on the question independently agrees;
 - ``drop`` it otherwise. An answer with nothing shown is a decline.
 
-While it answers, the model points at the sentences that answer the
+After an answer, the model points at the sentences that answer the
 question, as it does well (it is often one off, so the verifier ranks
 them). The relevant ones the answer did not show follow it as the
 essay's words (``pointed``): a paraphrase is often true but incomplete.

@@ -3,13 +3,9 @@ show follow it as the essay's words. On a small essay of our own, with fake mode
 
 import asyncio
 import logging
-import threading
 
 import pytest
 from fakes import HashingEmbeddings, PromptRecorder, StubVerifier, fake_llm
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from assistant import Answer, Assistant
 from assistant.index.embeddings import MiniLMEmbeddings
@@ -116,52 +112,6 @@ def test_astream_points_as_stream_does(make_assistant, essay):
     bot = make(make_assistant, essay, *replies, verifier=StubVerifier(points=True))
     assert asyncio.run(bot.aask("What happened to the wall?")).text == sync.text
     assert SENTENCES[2] in sync.text
-
-
-class WaitsForPointing(GenericFakeChatModel):
-    """Writes its answer's second sentence only once the pointing request has arrived (or ``patience`` is over),
-    and records whether it came while the answer was being written."""
-
-    answer: str
-    pointing: str
-    patience: float = 5.0
-    beside: list[bool] = []
-    asked: threading.Event = threading.Event()
-
-    model_config = {"arbitrary_types_allowed": True}
-
-    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
-        if read_prompt("point_user").splitlines()[-1] in messages[-1].text:
-            self.asked.set()
-            yield ChatGenerationChunk(message=AIMessageChunk(content=self.pointing))
-            return
-        first, second = self.answer.split(". ", 1)
-        opening, rest = second.split(" ", 1)  # the second sentence's first word closes the first
-        yield ChatGenerationChunk(message=AIMessageChunk(content=f"{first}. {opening}"))
-        self.beside.append(self.asked.wait(self.patience))
-        yield ChatGenerationChunk(message=AIMessageChunk(content=f" {rest}"))
-
-    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
-        text = "".join(c.message.text for c in self._stream(messages))
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(text))])
-
-
-@pytest.mark.parametrize("how", ["stream", "astream"])
-def test_the_model_points_while_the_answer_is_still_being_written(make_assistant, essay, how):
-    probe = make(make_assistant, essay, "x", verifier=StubVerifier(points=True))
-    storm = number(probe, "In 2012")
-    llm = WaitsForPointing(
-        messages=iter(()),
-        answer="Vell built a sea wall in 1990. The wall stopped the spring floods for twenty years.",
-        pointing=f'{{"sentences": [{storm}]}}',
-        beside=[],
-        asked=threading.Event(),
-    )
-    bot = make(make_assistant, essay, llm=llm, verifier=StubVerifier(points=True))
-    question = "What happened to the wall?"
-    answer = bot.ask(question) if how == "stream" else asyncio.run(bot.aask(question))
-    assert llm.beside == [True]  # asked once the first sentence was shown, not after the last
-    assert answer.text.endswith(f"“{SENTENCES[2]}” [3]")
 
 
 # The real verifier decides which pointed sentences are worth quoting.
