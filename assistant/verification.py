@@ -42,7 +42,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.index.search import reciprocal_rank_fusion
 from assistant.index.sentences import EssaySentence
-from assistant.index.text import is_negation, names_and_numbers, stems, strip_citations
+from assistant.index.text import is_negation, names_and_numbers, sentence_spans, stems, strip_citations
 
 
 class Rule(StrEnum):
@@ -509,7 +509,8 @@ class MeaningVerifier:
         if not self.points or not essay:
             return ()
         # Of a follow-up's topic (the question before, then this one), only the last question says what is asked.
-        if self.options.on(Rule.GIST) and _GIST.search(re.split(r"(?<=[.?!])\s+", question.strip())[-1]):
+        last = sentence_spans(question)[-1:]
+        if self.options.on(Rule.GIST) and last and _GIST.search(question[slice(*last[0])]):
             return tuple(essay[i] for i in sorted(self._central(essay)))
         premise = self._premise(question, essay)
         found = self._found(question, essay)
@@ -534,8 +535,7 @@ class MeaningVerifier:
         if not ids:
             return []
         vectors = self._embed([essay[i].text for i in ids])
-        similarity = vectors @ vectors.T
-        centrality = (similarity.sum(axis=1) - 1.0) / max(1, len(ids) - 1)
+        centrality = vectors @ vectors.sum(axis=0)  # each sentence's summed cosine with all of them
         chosen: list[int] = []
         paragraphs: set[tuple[str, int]] = set()
         for j in np.argsort(-centrality, kind="stable"):
