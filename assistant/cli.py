@@ -150,6 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("eval-reports"), help="report directory (default: eval-reports)")
     p.add_argument("--limit", type=int, help="only the first N items (a quick look; the gate needs all)")
     p.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with a run that was stopped: answer only the items its journal (OUT/eval.partial.jsonl) lacks",
+    )
+    p.add_argument(
         "--concurrency",
         type=_at_least_one,
         default=1,
@@ -344,6 +349,9 @@ def _cmd_eval(args, settings: Settings) -> int:
     if args.update_baseline:
         refuse_baseline(args.baseline, limited=bool(args.limit))  # before minutes of answering, not after
     if args.compare:
+        if args.resume:
+            print("error: --resume continues one run, not a --compare", file=sys.stderr)
+            return 2
         try:
             configs = {spec: Settings(**(settings.model_dump() | _parse_overrides(spec))) for spec in args.compare}
         except (ValueError, ValidationError) as exc:
@@ -354,15 +362,23 @@ def _cmd_eval(args, settings: Settings) -> int:
         return 0
 
     judge = make_judge(settings, args.judge, args.judge_base_url) if args.judge else None  # a down judge fails now
-    report = run_eval(
-        items,
-        settings,
-        dataset_path=args.dataset,
-        documents=args.documents,
-        judge=judge,
-        concurrency=args.concurrency,
-    )
+    journal = args.out / "eval.partial.jsonl"
+    try:
+        report = run_eval(
+            items,
+            settings,
+            dataset_path=args.dataset,
+            documents=args.documents,
+            judge=judge,
+            concurrency=args.concurrency,
+            journal=journal,
+            resume=args.resume,
+        )
+    except KeyboardInterrupt:
+        print(f"\nstopped: the answers so far are in {journal}; add --resume to go on", file=sys.stderr)
+        raise
     json_path, md_path = write_reports(report, args.out)
+    journal.unlink()  # the report holds every answer now
     print(summary_table(columns(report)))
     print(f"\nreports: {json_path}, {md_path}")
     if args.update_baseline:

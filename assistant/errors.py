@@ -73,6 +73,10 @@ class BaselineRefused(EssayAssistantError, ValueError, code="baseline_refused", 
     """This run must not become the baseline; the message says what to change."""
 
 
+class ResumeRefused(EssayAssistantError, ValueError, code="resume_refused", http_status=409):
+    """An eval journal cannot be resumed, or would be overwritten; the message says what to do with it."""
+
+
 # What answering needs cannot be used --------------------------------------------
 
 

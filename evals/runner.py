@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor, as_completed
 from importlib import resources
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from assistant.assistant import Assistant
 from assistant.errors import BaselineRefused, InvalidDataset
 from assistant.evals.dataset import SPLITS, EvalItem, dataset_version, load_dataset, validate_dataset
 from assistant.evals.gate import check, write_baseline
+from assistant.evals.journal import Journal
 from assistant.evals.judge import Judge, judged_aggregate
 from assistant.evals.metrics import (
     citation_scores,
@@ -169,6 +170,8 @@ def run_eval(
     documents: list[Path] | None = None,
     judge: Judge | None = None,
     concurrency: int = 1,
+    journal: Path | None = None,
+    resume: bool = False,
 ) -> dict:
     """Score ``items`` on ``documents`` (files or folders; by default the bundled essay), indexed alone into a
     temporary store; ``extra_documents`` are indexed beside them, as distractors for a corpus-scale check.
@@ -178,7 +181,10 @@ def run_eval(
     comparable only between runs of the same concurrency (recorded in the report).
 
     Each item keeps the model's own text (``raw``), never shown to a user, so the verifier's rules can be
-    replayed on it one at a time (``benchmarks.rules``)."""
+    replayed on it one at a time (``benchmarks.rules``).
+
+    ``journal`` gets each item's result as it finishes (``evals.journal``); with ``resume``, the items it already
+    holds for this same run are not answered again. A stopped run answers no more items."""
     corpus = load_corpus(documents)
     with tempfile.TemporaryDirectory(prefix="essay-eval-") as tmp:
         # No answer cache: every item is answered by the model, even one that repeats another's question.
@@ -192,26 +198,50 @@ def run_eval(
             }
         )
         bot = Assistant(settings, llm=llm, embeddings=embeddings, verifier=verifier)
+        meta = _meta(settings, dataset_path, len(items)) | {
+            "concurrency": concurrency,
+            "judge": judge.name if judge else None,
+            "verifier": bot.verifier_options,
+            "documents": [{"id": d.id, "source": d.source, "hash": d.content_hash} for d in corpus],
+        }
+        kept = Journal(journal, {k: v for k, v in meta.items() if k != "time"}, resume=resume) if journal else None
+        done = kept.done if kept else {}
         bot.index([Path(d.source) for d in corpus] + list(extra_documents or []), progress=False)
         with _ModelText() as raw, ThreadPoolExecutor(max_workers=concurrency) as pool:
+            stop = threading.Event()
 
             def run(item: EvalItem) -> dict:
-                result = _run_item(bot, item, corpus, settings.k) | raw.take()
-                if judge and "crashed" not in result:
-                    cited = {s["citation"]: s["text"] for s in result["sources"]}
-                    result["judged"] = judge.grade(
-                        item.question, item.reference_answer, result["answer"], cited, declined=result["declined"]
-                    )
+                if stop.is_set():
+                    raise CancelledError  # the run is stopping: no item starts after that
+                try:
+                    result = _run_item(bot, item, corpus, settings.k) | raw.take()
+                    if judge and "crashed" not in result:
+                        cited = {s["citation"]: s["text"] for s in result["sources"]}
+                        result["judged"] = judge.grade(
+                            item.question, item.reference_answer, result["answer"], cited, declined=result["declined"]
+                        )
+                except BaseException:
+                    stop.set()
+                    raise
+                if kept:
+                    kept.add(result)
                 return result
 
-            answered = pool.map(run, items)  # in the dataset's order, whatever order they finish in
-            results = list(tqdm(answered, total=len(items), desc="Evaluating", unit="q", disable=not progress))
-    meta = _meta(settings, dataset_path, len(items)) | {
-        "concurrency": concurrency,
-        "judge": judge.name if judge else None,
-        "verifier": bot.verifier_options,
-        "documents": [{"id": d.id, "source": d.source, "hash": d.content_hash} for d in corpus],
-    }
+            todo = [i for i in items if i.id not in done]
+            futures = {i.id: pool.submit(run, i) for i in todo}
+            try:
+                done_before = len(items) - len(todo)
+                with tqdm(
+                    total=len(items), initial=done_before, desc="Evaluating", unit="q", disable=not progress
+                ) as bar:
+                    for future in as_completed(futures.values()):
+                        future.result()
+                        bar.update()
+            except BaseException:  # Ctrl-C or a failing judge: the item being answered is kept, no other starts
+                stop.set()
+                pool.shutdown(cancel_futures=True)
+                raise
+            results = [done[i.id] if i.id in done else futures[i.id].result() for i in items]  # the dataset's order
     splits = {name: aggregate([r for r in results if r["split"] == name], judged=bool(judge)) for name in SPLITS}
     return {"meta": meta, "aggregate": aggregate(results, judged=bool(judge)), "splits": splits, "items": results}
 

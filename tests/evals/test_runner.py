@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from fakes import HashingEmbeddings, StubVerifier, fake_llm
 from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
+from assistant.errors import ResumeRefused
 from assistant.evals.dataset import DatasetError, EvalItem, load_dataset, validate_dataset
 from assistant.evals.gate import check, make_baseline
 from assistant.evals.report import markdown_report
@@ -414,3 +416,84 @@ def test_a_false_premise_item_must_not_be_marked_answerable_and_must_hold_its_co
     problems = validate_dataset([marked, bare, good], ESSAY_TEXT)
     assert [p.split(":")[0] for p in problems] == ["item 'p1'", "item 'p2'"], problems
     assert "answerable: false, with the correction's facts" in problems[0]
+
+
+def _stopping_llm(*replies: str):
+    """Streams ``replies``, then stops the run as Ctrl-C would."""
+
+    def messages():
+        yield from (AIMessage(r) for r in replies)
+        raise KeyboardInterrupt
+
+    return GenericFakeChatModel(messages=messages())
+
+
+PORT = MET.model_copy(update={"id": "t-port", "question": "Which harbour did the fleet leave from?"})
+HANDS = [
+    "They met in Singapore, Hanoi, and in the Demilitarized Zone [16].",
+    "The essay does not say.",
+    "The essay does not say.",
+]
+
+
+def test_a_stopped_run_keeps_its_answers_and_a_resumed_one_answers_only_the_rest(settings, tmp_path: Path):
+    journal = tmp_path / "out" / "eval.partial.jsonl"
+    items = [MET, WAR, PORT]
+
+    def go(llm, **kwargs):
+        return run_eval(
+            items, settings, llm=llm, embeddings=HashingEmbeddings(), verifier=StubVerifier(), progress=False, **kwargs
+        )
+
+    with pytest.raises(KeyboardInterrupt):
+        go(_stopping_llm(HANDS[0]), journal=journal)
+    kept = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
+    assert [r.get("id") for r in kept[1:]] == ["t-met"] and "run" in kept[0]
+
+    with pytest.raises(ResumeRefused, match="--resume"):  # starting over would throw the kept answers away
+        go(fake_llm(*HANDS), journal=journal)
+    journal.write_text(journal.read_text(encoding="utf-8") + '{"id": "t-war", "ans', encoding="utf-8")  # torn write
+    report = go(_stopping_llm(*HANDS[1:]), journal=journal, resume=True)  # a third call would stop it again
+    assert [r["id"] for r in report["items"]] == ["t-met", "t-war", "t-port"]
+    assert [r["raw"] for r in report["items"]] == HANDS
+    assert report["aggregate"]["passed"] == 2  # the harbour question is answerable and was declined
+
+
+def test_a_journal_of_another_run_is_never_resumed(settings, tmp_path: Path):
+    journal = tmp_path / "eval.partial.jsonl"
+    common = {"llm": fake_llm(*HANDS), "embeddings": HashingEmbeddings(), "verifier": StubVerifier()}
+    with pytest.raises(KeyboardInterrupt):
+        run_eval(
+            [MET, WAR],
+            settings,
+            llm=_stopping_llm(HANDS[0]),
+            embeddings=HashingEmbeddings(),
+            verifier=StubVerifier(),
+            progress=False,
+            journal=journal,
+        )
+    with pytest.raises(ResumeRefused, match="settings changed"):
+        run_eval(
+            [MET, WAR],
+            settings.model_copy(update={"k": settings.k + 1}),
+            progress=False,
+            journal=journal,
+            resume=True,
+            **common,
+        )
+    journal.write_text("not a journal\n", encoding="utf-8")
+    with pytest.raises(ResumeRefused, match="not an eval journal"):
+        run_eval([MET, WAR], settings, progress=False, journal=journal, resume=True, **common)
+
+
+def test_cli_eval_says_how_to_go_on_after_a_stop_and_removes_the_journal_when_done(monkeypatch, tmp_path: Path, capsys):
+    import assistant.assistant as module
+
+    models = iter([_stopping_llm(HANDS[0]), fake_llm(*HANDS[1:2])])
+    run_cli = _cli_eval(monkeypatch, tmp_path, (MET, WAR), [])
+    monkeypatch.setattr(module, "make_chat_model", lambda s: next(models))
+    journal = tmp_path / "out" / "eval.partial.jsonl"
+    assert run_cli() == 130
+    assert "add --resume to go on" in capsys.readouterr().err and journal.is_file()
+    assert run_cli("--resume") == 0
+    assert not journal.exists() and len(json.loads((tmp_path / "out" / "eval.json").read_text())["items"]) == 2
