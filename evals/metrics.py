@@ -16,7 +16,8 @@ from collections.abc import Sequence
 # Measures use their own text handling, never the product's heuristics, so the measure cannot move with
 # the thing it measures: plain words, a crude suffix strip, sentence ends, capitalised words.
 _WORD = re.compile(r"\$?\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
-_SENTENCE_END = re.compile(r"[.!?][\"”’)]*(?:\s*\[[^\]]*\])*\s+(?=[A-Z“\"])")
+# A sentence ends at a full stop, or at its citation: a quoted headline has no full stop ('“A Win” [1] “In July…').
+_SENTENCE_END = re.compile(r"(?:[.!?][\"”’)]*|[\"”’)]*\s*\[\d[^\]]*\])(?:\s*\[[^\]]*\])*\s+(?=[A-Z“\"])")
 _MARKERS = re.compile(r"\[\d[^\]]*\]")
 _STOP = frozenset(
     "a an and are as at be but by did do does for from had has have he her his how i if in into is it its of on "

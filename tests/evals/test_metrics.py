@@ -69,6 +69,12 @@ PASSAGE = "The president has met with Kim three times already, in Singapore, Han
         ("They met in Singapore and Hanoi.", [], 0.0),  # a claim with nothing cited is unsupported
         ("Cats are wonderful pets that sleep all day.", [PASSAGE], 0.0),
         ("Yes.", [PASSAGE], None),  # no claim to check
+        # A quoted headline has no full stop: its citation ends it, so each quotation is one claim of its own.
+        (
+            "The essay says: “Trump and Kim Meet Again” [1] “They met in Singapore and Hanoi.” [2]",
+            ["Trump and Kim Meet Again", PASSAGE],
+            1.0,
+        ),
     ],
 )
 def test_groundedness_definition(answer, cited, expected):
